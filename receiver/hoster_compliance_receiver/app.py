@@ -1,0 +1,75 @@
+"""The Flask application factory: ``create_app(config)``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from hoster_compliance.config import Config
+from hoster_compliance.errors import ComplianceError, StorageUnavailable
+from hoster_compliance.service import ComplianceService, error_result
+from hoster_compliance.timeutil import Clock, utcnow
+
+from . import operator, webhooks
+from .worker import InProcessWorker
+
+log = logging.getLogger("hoster_compliance.receiver")
+
+
+def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def create_app(
+    config: Config,
+    *,
+    service: ComplianceService | None = None,
+    clock: Clock = utcnow,
+    start_worker: bool = False,
+) -> Flask:
+    """Build the receiver. ``start_worker`` runs the delivery worker in this process (what
+    ``hoster-compliance serve`` does); tests usually drive the worker themselves."""
+    app = Flask(__name__)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    worker: InProcessWorker | None = None
+    if service is None:
+        worker = InProcessWorker(config, clock=clock) if start_worker else None
+        service = ComplianceService(
+            config, clock=clock, notify=worker.wake if worker is not None else None
+        )
+        if worker is not None:
+            worker.start(service.engine)
+    app.extensions["hoster_compliance"] = service
+    app.extensions["hoster_compliance_worker"] = worker
+
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(operator.bp)
+
+    @app.errorhandler(ComplianceError)
+    def _compliance_error(exc: ComplianceError) -> Response:
+        result = error_result(exc)
+        return json_response(result.status, result.body, result.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            exc.code or 500, "bad_request")
+        return json_response(exc.code or 400, {"error": code, "message": exc.description or ""})
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            return _compliance_error(StorageUnavailable("Storage is unavailable; retry later."))
+        log.exception("unexpected error")  # the traceback goes to the log, never to the caller
+        return json_response(500, {"error": "internal", "message": "Internal error; logged."})
+
+    return app

@@ -1,0 +1,99 @@
+"""The operator API (PROTOCOL 7.3): bearer-token protected, thin views over the SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, current_app, g, request
+
+from hoster_compliance import queries
+from hoster_compliance.auth import operator_actor
+from hoster_compliance.errors import Unauthorized
+from hoster_compliance.service import ComplianceService
+
+bp = Blueprint("operator", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _service() -> ComplianceService:
+    return current_app.extensions["hoster_compliance"]  # type: ignore[no-any-return]
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    from .app import json_response
+
+    return json_response(status, body)
+
+
+def token_required(view: F) -> F:
+    """401 ``unauthorized`` unless ``Authorization: Bearer <token>`` names a configured token."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        actor = operator_actor(_service().config.operator_tokens, token.strip()) \
+            if scheme.lower() == "bearer" else None
+        if actor is None:
+            raise Unauthorized("A valid operator token is required (Authorization: Bearer ...).")
+        g.actor = actor
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    if _service().healthy():
+        return _json(200, {"status": "ok"})
+    return _json(503, {"error": "unavailable", "message": "Storage does not answer."})
+
+
+@bp.get("/v1/orders")
+@token_required
+def list_orders() -> Response:
+    service = _service()
+    query = queries.parse_list_query(request.args.to_dict())
+    return _json(200, queries.list_orders(service.engine, service.clock(), **query))
+
+
+@bp.get("/v1/orders/<issuer_id>/<order_id>")
+@token_required
+def get_order(issuer_id: str, order_id: str) -> Response:
+    service = _service()
+    return _json(200, queries.get_order(service.engine, issuer_id, order_id, service.clock()))
+
+
+@bp.get("/v1/deliveries")
+@token_required
+def list_deliveries() -> Response:
+    return _json(200, queries.list_deliveries(_service().engine, request.args.get("state")))
+
+
+@bp.post("/v1/deliveries/<int:delivery_id>/retry")
+@token_required
+def retry_delivery(delivery_id: int) -> Response:
+    return _json(200, _service().retry_delivery(delivery_id, actor=g.actor))
+
+
+def _json_body() -> object:
+    from hoster_compliance.errors import InvalidJson
+    from hoster_compliance.intake import parse_json
+
+    body = request.get_data(cache=False)
+    if not body:
+        raise InvalidJson("The body must be a JSON object.")
+    return parse_json(body)
+
+
+@bp.post("/v1/orders/<issuer_id>/<order_id>/items/<item_id>/action")
+@token_required
+def act_on_item(issuer_id: str, order_id: str, item_id: str) -> Response:
+    return _json(200, _service().act(issuer_id, order_id, item_id, _json_body(), actor=g.actor))
+
+
+@bp.post("/v1/orders/<issuer_id>/<order_id>/action")
+@token_required
+def act_on_order(issuer_id: str, order_id: str) -> Response:
+    return _json(200, _service().act(issuer_id, order_id, None, _json_body(), actor=g.actor))

@@ -1,0 +1,18 @@
+"""``POST /v1/webhooks/<issuer_id>``: raw body -> service.receive -> JSON. No logic here."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+bp = Blueprint("webhooks", __name__)
+
+
+@bp.post("/v1/webhooks/<issuer_id>")
+def receive(issuer_id: str) -> Response:
+    from .app import json_response
+
+    service = current_app.extensions["hoster_compliance"]
+    # Never read more than one byte past the limit: the service answers 413 for that.
+    body = request.stream.read(service.config.max_body_bytes + 1)
+    result = service.receive(issuer_id, request.headers, body)
+    return json_response(result.status, result.body, result.headers)

@@ -1,0 +1,244 @@
+"""The ``hoster-compliance`` command (PROTOCOL 7.2). Bad usage or input: exit 2 with one line
+naming the problem on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import signal
+import sys
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import sqlalchemy as sa
+
+from . import queries
+from .config import Config, load_config
+from .errors import ComplianceError, ConfigError
+from .store.engine import init_schema, make_engine
+from .timeutil import parse_time, utcnow
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def fail(message: str, status: int = 2) -> NoReturn:
+    """One line on stderr, then exit (2: bad usage or input)."""
+    click.echo(f"hoster-compliance: {message}", err=True)
+    sys.exit(status)
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        fail(f"bad configuration: {exc.key}: {exc.problem}")
+
+
+def _service(config: Config) -> Any:
+    from .service import ComplianceService
+
+    try:
+        return ComplianceService(config)
+    except sa.exc.SQLAlchemyError as exc:
+        fail(f"database_url: cannot open the database ({type(exc).__name__})")
+
+
+config_option = click.option(
+    "--config", "config_path", required=True, type=click.Path(dir_okay=False),
+    help="The TOML configuration file (PROTOCOL 7.1).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Receive, act on and report removal orders and notices."""
+
+
+@cli.command()
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="WSGI worker processes (gunicorn).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Request threads per process.")
+@click.option("--no-worker", is_flag=True,
+              help="Run receivers only; callbacks are sent by `hoster-compliance worker`.")
+def serve(config_path: str, host: str, port: int, processes: int, threads: int,
+          no_worker: bool) -> None:
+    """Run the receiver with its delivery worker."""
+    from .serve import run_server
+
+    config = _load(config_path)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    engine = make_engine(config.database_url)
+    try:
+        init_schema(engine)  # once, before any process forks
+    except sa.exc.SQLAlchemyError as exc:
+        fail(f"database_url: cannot open the database ({type(exc).__name__})")
+    finally:
+        engine.dispose()
+    run_server(config, host=host, port=port, processes=processes, threads=threads,
+               with_worker=not no_worker)
+
+
+@cli.command()
+@config_option
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+def worker(config_path: str, threads: int) -> None:
+    """Run delivery workers on their own (with `serve --no-worker` receivers)."""
+    from .outbox import DeliveryWorker
+
+    config = _load(config_path)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    service = _service(config)
+    stop, wake = threading.Event(), threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    workers = [
+        threading.Thread(target=DeliveryWorker(config, service.engine).run,
+                         args=(stop, wake), kwargs={"max_idle_seconds": 0.5}, daemon=True)
+        for _ in range(threads)
+    ]
+    for thread in workers:
+        thread.start()
+    while not stop.is_set():
+        stop.wait(0.5)
+    for thread in workers:
+        thread.join(30)
+
+
+@cli.command()
+@config_option
+@click.option("--status", default="open", show_default=True,
+              type=click.Choice(["open", "overdue", "completed", "withdrawn", "all"]))
+@click.option("--json", "as_json", is_flag=True, help="Print the API's shape {\"orders\": [...]}.")
+def orders(config_path: str, status: str, as_json: bool) -> None:
+    """List orders, deadline first."""
+    service = _service(_load(config_path))
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = queries.list_orders(service.engine, utcnow(), status=status,
+                                   limit=queries.MAX_LIMIT, cursor=cursor)
+        found.extend(page["orders"])
+        if page["next_cursor"] is None:
+            break
+        cursor = queries.parse_list_query({"cursor": page["next_cursor"]})["cursor"]
+    if as_json:
+        click.echo(json.dumps({"orders": found}, indent=2))
+        return
+    if not found:
+        click.echo(f"no {status} orders" if status != "all" else "no orders")
+        return
+    header = f"{'DEADLINE':<22} {'STATUS':<10} {'ISSUER':<14} {'ORDER':<24} {'KIND':<7} " \
+             f"{'ITEMS':>7}  ACK"
+    click.echo(header)
+    for o in found:
+        status_text = "OVERDUE" if o["overdue"] else o["status"]
+        click.echo(
+            f"{o['deadline'] or '-':<22} {status_text:<10} {o['issuer_id']:<14} "
+            f"{o['order_id']:<24} {o['kind']:<7} "
+            f"{o['items_resolved']:>3}/{o['items_total']:<3}  {'yes' if o['acknowledged_at'] else 'no'}"
+        )
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@config_option
+@click.argument("args", nargs=-1, required=True)
+@click.option("--all", "all_items", is_flag=True, help="Act on every item without an action.")
+@click.option("--at", "acted_at", default=None, help="When it was done (RFC 3339); default now.")
+@click.option("--reason", default=None, help="Required for `refused`.")
+@click.option("--basis", type=click.Choice(["law", "terms"]), default=None)
+@click.option("--automated", is_flag=True, help="The action was taken by automated means.")
+def act(config_path: str, args: tuple[str, ...], all_items: bool, acted_at: str | None,
+        reason: str | None, basis: str | None, automated: bool) -> None:
+    """Record an action: ISSUER_ID ORDER_ID (ITEM_ID | --all) ACTION."""
+    expected = 3 if all_items else 4
+    if len(args) != expected:
+        fail("usage: act --config FILE ISSUER_ID ORDER_ID (ITEM_ID|--all) ACTION "
+             f"[--at TIME] [--reason TEXT] (got {len(args)} arguments)")
+    issuer_id, order_id = args[0], args[1]
+    item_id = None if all_items else args[2]
+    body: dict[str, Any] = {"action": args[-1]}
+    if acted_at is not None:
+        try:
+            parse_time(acted_at)
+        except ValueError:
+            fail("--at: not an RFC 3339 time with an offset (e.g. 2026-11-22T09:30:00Z)")
+        body["acted_at"] = acted_at
+    for key, value in (("reason", reason), ("basis", basis)):
+        if value is not None:
+            body[key] = value
+    if automated:
+        body["automated"] = True
+    service = _service(_load(config_path))
+    try:
+        result = service.act(issuer_id, order_id, item_id, body,
+                             actor=f"cli:{getpass.getuser()}")
+    except ComplianceError as exc:
+        details = ""
+        if exc.fields:
+            details = " (" + json.dumps(exc.fields, separators=(",", ":")) + ")"
+        fail(f"{exc.code}: {exc.message}{details}")
+    click.echo(json.dumps(result, indent=2))
+
+
+@cli.command()
+@config_option
+@click.option("--start", required=True, help="First day of the period (YYYY-MM-DD).")
+@click.option("--end", required=True, help="Last day of the period (YYYY-MM-DD).")
+@click.option("--format", "fmt", default="json", show_default=True,
+              type=click.Choice(["json", "csv", "md", "dsa-csv"]))
+@click.option("--out", default=None, type=click.Path(),
+              help="File (or folder for dsa-csv) to write; default stdout.")
+def report(config_path: str, start: str, end: str, fmt: str, out: str | None) -> None:
+    """The DSA Art. 15 transparency report."""
+    from .report_cli import run_report
+
+    try:
+        start_day, end_day = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        fail("--start/--end: dates must be YYYY-MM-DD")
+    if end_day < start_day:
+        fail("--end: must not be before --start")
+    if fmt == "dsa-csv" and not out:
+        fail("--out: dsa-csv writes a folder of files; give --out DIR")
+    config = _load(config_path)
+    run_report(config, _service(config).engine, start_day, end_day, fmt,
+               Path(out) if out else None)
+
+
+@cli.group()
+def audit() -> None:
+    """The tamper-evident audit trail."""
+
+
+@audit.command("verify")
+@config_option
+def audit_verify(config_path: str) -> None:
+    """Check every event's hash chain; exit 1 and name the events when it is broken."""
+    from .store.audit import verify_chain
+
+    service = _service(_load(config_path))
+    with service.engine.connect().execution_options(readonly=True) as conn:
+        count, problems = verify_chain(conn)
+    for problem in problems:
+        where = f"event {problem.event_id}" if problem.event_id is not None else "chain head"
+        click.echo(f"{where}: {problem.problem}")
+    if problems:
+        click.echo(f"audit trail BROKEN: {len(problems)} problem(s) in {count} events", err=True)
+        sys.exit(1)
+    click.echo(f"audit trail intact: {count} events verified")
+
+
+def main() -> None:
+    """Console entry point: click's own usage errors already exit 2 with one line."""
+    try:
+        cli.main(standalone_mode=True)
+    except ComplianceError as exc:  # pragma: no cover - every command catches its own
+        fail(f"{exc.code}: {exc.message}")

@@ -1,0 +1,216 @@
+"""Durable callback delivery: claim due rows with a lease, send, record the answer.
+
+At-least-once: a row is only marked delivered after the issuer answered 2xx; a worker that dies
+holding a lease loses it when the lease runs out and another worker takes the row over. The same
+``webhook-id`` goes out on every attempt, so the issuer can drop duplicates."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from . import retry_policy
+from .client import AttemptResult, CallbackClient
+from .config import Config
+from .store.audit import append_event
+from .store.tables import deliveries, orders
+from .timeutil import Clock, from_micros, to_micros, utcnow
+
+log = logging.getLogger("hoster_compliance.outbox")
+
+#: How long a claimed row stays reserved beyond the request timeout.
+LEASE_MARGIN_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: int
+    order_pk: int
+    issuer_id: str
+    order_id: str
+    type: str
+    path: str
+    webhook_id: str
+    body: str
+    attempts: int
+    give_up_at: int
+
+
+class DeliveryWorker:
+    """Sends due callbacks. ``run_once`` is one pass (tests call it); ``run`` loops until
+    stopped, woken at once by ``wake`` when a new callback was queued."""
+
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        *,
+        client: CallbackClient | None = None,
+        clock: Clock = utcnow,
+        uniform: Callable[[float, float], float] = random.uniform,
+        owner: str | None = None,
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.client = client or CallbackClient()
+        self.clock = clock
+        self.uniform = uniform
+        self.owner = owner or uuid.uuid4().hex
+
+    # -- one pass ---------------------------------------------------------------------------
+
+    def run_once(self, limit: int = 50) -> int:
+        """Claim up to ``limit`` due deliveries and attempt each once; returns how many."""
+        claims = self.claim(limit)
+        for claim in claims:
+            self.attempt(claim)
+        return len(claims)
+
+    def claim(self, limit: int) -> list[Claim]:
+        now = to_micros(self.clock())
+        lease = now + int((self.config.callback_timeout_seconds + LEASE_MARGIN_SECONDS) * 1e6)
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(deliveries)
+                .where(
+                    deliveries.c.state == "pending",
+                    deliveries.c.next_attempt_at <= now,
+                    sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
+                )
+                .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return []
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_([r.id for r in rows]))
+                .values(lease_until=lease, lease_owner=self.owner)
+            )
+        return [
+            Claim(r.id, r.order_pk, r.issuer_id, r.order_id, r.type, r.path, r.webhook_id,
+                  r.body, r.attempts, r.give_up_at)
+            for r in rows
+        ]
+
+    def attempt(self, claim: Claim) -> str:
+        """Send one claimed delivery and record the answer; returns the resulting state."""
+        issuer = self.config.issuer(claim.issuer_id)
+        if issuer is None:
+            result = AttemptResult(None, "issuer no longer configured", None, 0.0)
+            return self._record(claim, result, force_fail=True)
+        result = self.client.send(
+            issuer.api_base + claim.path,
+            webhook_id=claim.webhook_id,
+            body=claim.body.encode("utf-8"),
+            secret=issuer.signing_secret,
+            timeout=self.config.callback_timeout_seconds,
+            now=lambda: self.clock().timestamp(),
+        )
+        return self._record(claim, result)
+
+    def _record(self, claim: Claim, result: AttemptResult, force_fail: bool = False) -> str:
+        now_dt = self.clock()
+        now = to_micros(now_dt)
+        outcome = retry_policy.FAILED if force_fail else retry_policy.classify(result.status)
+        attempts = claim.attempts + 1
+        values: dict[str, Any] = {
+            "attempts": attempts, "last_status": result.status, "last_error": result.error,
+            "lease_until": None, "lease_owner": None,
+        }
+        event: tuple[str, dict[str, Any]] | None = None
+        if outcome == retry_policy.DELIVERED:
+            values.update(state="delivered", delivered_at=now, next_attempt_at=None)
+            event = ("acknowledged" if claim.type == "order.acknowledged"
+                     else "outcome_delivered", {"delivery_id": claim.id,
+                                                "webhook_id": claim.webhook_id,
+                                                "status": result.status, "attempts": attempts})
+        elif outcome == retry_policy.RETRY and now < claim.give_up_at:
+            delay = retry_policy.next_delay(attempts, result.retry_after, now_dt, self.uniform)
+            values.update(next_attempt_at=now + int(delay * 1e6))
+        else:
+            reason = (result.error or f"HTTP {result.status}") if outcome != retry_policy.RETRY \
+                else f"gave up after {attempts} attempts over 72 h: " + (
+                    result.error or f"HTTP {result.status}")
+            values.update(state="failed", next_attempt_at=None, last_error=reason)
+            event = ("delivery_failed", {"delivery_id": claim.id, "type": claim.type,
+                                         "webhook_id": claim.webhook_id,
+                                         "status": result.status, "error": reason})
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id == claim.id, deliveries.c.lease_owner == self.owner,
+                       deliveries.c.state == "pending")
+                .values(**values)
+            ).rowcount
+            if not updated:
+                # Our lease ran out and another worker took the row over: it records the answer.
+                return "lost_lease"
+            if outcome == retry_policy.DELIVERED and claim.type == "order.acknowledged":
+                conn.execute(
+                    orders.update()
+                    .where(orders.c.id == claim.order_pk, orders.c.acknowledged_at.is_(None))
+                    .values(acknowledged_at=now)
+                )
+            if event is not None:
+                append_event(conn, order_pk=claim.order_pk, at=now, type=event[0],
+                             actor="system:outbox", detail=event[1])
+        state = values.get("state", "pending")
+        level = logging.WARNING if state == "failed" or result.status is None else logging.INFO
+        log.log(
+            level,
+            "callback %s issuer=%s order=%s webhook_id=%s attempt=%d status=%s error=%s -> %s%s",
+            claim.type, claim.issuer_id, claim.order_id, claim.webhook_id, attempts,
+            result.status, result.error, state,
+            "" if state != "pending" else
+            f" (next attempt at {from_micros(values['next_attempt_at'])})",
+        )
+        return str(state)
+
+    # -- loop -------------------------------------------------------------------------------
+
+    def next_due_in(self) -> float | None:
+        """Seconds until the earliest pending delivery is due (None: nothing pending)."""
+        with self.engine.connect().execution_options(readonly=True) as conn:
+            due = conn.execute(
+                sa.select(sa.func.min(sa.func.coalesce(deliveries.c.lease_until,
+                                                       deliveries.c.next_attempt_at)))
+                .where(deliveries.c.state == "pending")
+            ).scalar()
+        if due is None:
+            return None
+        return max((due - to_micros(self.clock())) / 1e6, 0.0)
+
+    def run(
+        self,
+        stop: threading.Event,
+        wake: threading.Event,
+        *,
+        max_idle_seconds: float = 5.0,
+    ) -> None:
+        """Deliver until ``stop`` is set. Sleeps until the next due row, a ``wake``, or
+        ``max_idle_seconds`` (which bounds the delay for rows queued by other processes)."""
+        log.info("delivery worker %s started", self.owner[:8])
+        while not stop.is_set():
+            wake.clear()
+            try:
+                sent = self.run_once()
+                if sent:
+                    continue
+                due = self.next_due_in()
+            except sa.exc.SQLAlchemyError as exc:
+                log.error("delivery worker: database unavailable (%s); retrying in 1 s",
+                          type(exc).__name__)
+                due = 1.0
+            timeout = max_idle_seconds if due is None else min(max(due, 0.01), max_idle_seconds)
+            wake.wait(timeout)
+        log.info("delivery worker %s stopped", self.owner[:8])

@@ -1,0 +1,216 @@
+"""The read side: listings and order detail in the shapes of PROTOCOL 7.3."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, Row
+
+from .errors import InvalidQuery, UnknownOrder
+from .store import orders as store
+from .store.tables import deliveries, events, orders
+from .timeutil import format_time, from_micros, parse_time, to_micros
+
+STATUSES = ("open", "overdue", "completed", "withdrawn", "all")
+KINDS = ("order", "notice")
+DELIVERY_STATES = ("pending", "failed", "delivered")
+DEFAULT_LIMIT, MAX_LIMIT = 100, 500
+_NO_DEADLINE = 2**62  # sorts orders without a deadline last
+
+
+def _t(micros: int | None) -> str | None:
+    return format_time(from_micros(micros))
+
+
+def order_summary(row: Row[Any], now: datetime) -> dict[str, Any]:
+    """The summary fields of an order (listing row)."""
+    now_us = to_micros(now)
+    return {
+        "issuer_id": row.issuer_id,
+        "order_id": row.order_id,
+        "kind": row.kind,
+        "regime": row.regime,
+        "category": row.category,
+        "subcategory": row.subcategory,
+        "status": row.status,
+        "received_at": _t(row.received_at),
+        "deadline": _t(row.deadline),
+        "overdue": row.status == "open" and row.deadline is not None and now_us > row.deadline,
+        "acknowledged_at": _t(row.acknowledged_at),
+        "effect_given_at": _t(row.effect_given_at),
+        "items_total": row.items_total,
+        "items_resolved": row.items_resolved,
+    }
+
+
+def item_view(row: Row[Any]) -> dict[str, Any]:
+    content_hash = (
+        {"algorithm": row.content_hash_algorithm, "value": row.content_hash_value}
+        if row.content_hash_algorithm else None
+    )
+    return {
+        "item_id": row.item_id,
+        "url": row.url,
+        "content_hash": content_hash,
+        "note": row.note,
+        "action": row.action,
+        "acted_at": _t(row.acted_at),
+        "reason": row.reason,
+        "basis": row.basis,
+        "automated": row.automated,
+        "preserve_until": _t(row.preserve_until),
+    }
+
+
+def delivery_view(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "issuer_id": row.issuer_id,
+        "order_id": row.order_id,
+        "type": row.type,
+        "state": row.state,
+        "attempts": row.attempts,
+        "webhook_id": row.webhook_id,
+        "next_attempt_at": _t(row.next_attempt_at),
+        "last_status": row.last_status,
+        "last_error": row.last_error,
+        "delivered_at": _t(row.delivered_at),
+    }
+
+
+def event_view(row: Row[Any]) -> dict[str, Any]:
+    return {"at": _t(row.at), "type": row.type, "actor": row.actor,
+            "detail": json.loads(row.detail)}
+
+
+def _encode_cursor(row: Row[Any]) -> str:
+    key = [row.deadline if row.deadline is not None else _NO_DEADLINE, row.received_at, row.id]
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidQuery("cursor: not a cursor this server gave out.") from exc
+    if (not isinstance(key, list) or len(key) != 3
+            or not all(type(k) is int for k in key)):
+        raise InvalidQuery("cursor: not a cursor this server gave out.")
+    return key[0], key[1], key[2]
+
+
+def parse_list_query(args: Mapping[str, str]) -> dict[str, Any]:
+    """Validate the query of ``GET /v1/orders``; bad values raise ``InvalidQuery``."""
+    unknown = set(args) - {"status", "issuer_id", "kind", "limit", "cursor"}
+    if unknown:
+        raise InvalidQuery(f"Unknown query parameter: {sorted(unknown)[0]}.")
+    status = args.get("status", "all")
+    if status not in STATUSES:
+        raise InvalidQuery(f"status: must be one of {', '.join(STATUSES)}.")
+    kind = args.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise InvalidQuery("kind: must be order or notice.")
+    raw_limit = args.get("limit", str(DEFAULT_LIMIT))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        raise InvalidQuery(f"limit: must be a whole number from 1 to {MAX_LIMIT}.")
+    cursor = args.get("cursor")
+    return {
+        "status": status,
+        "issuer_id": args.get("issuer_id"),
+        "kind": kind,
+        "limit": int(raw_limit),
+        "cursor": _decode_cursor(cursor) if cursor else None,
+    }
+
+
+def list_orders(
+    engine: Engine,
+    now: datetime,
+    *,
+    status: str = "all",
+    issuer_id: str | None = None,
+    kind: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: tuple[int, int, int] | None = None,
+) -> dict[str, Any]:
+    """Orders, deadline first (none last), then ``received_at``; keyset-paged."""
+    sort_deadline = sa.func.coalesce(orders.c.deadline, _NO_DEADLINE)
+    query = sa.select(orders)
+    now_us = to_micros(now)
+    if status == "overdue":
+        query = query.where(orders.c.status == "open", orders.c.deadline < now_us)
+    elif status != "all":
+        query = query.where(orders.c.status == status)
+    if issuer_id is not None:
+        query = query.where(orders.c.issuer_id == issuer_id)
+    if kind is not None:
+        query = query.where(orders.c.kind == kind)
+    if cursor is not None:
+        c_deadline, c_received, c_id = cursor
+        query = query.where(
+            sa.or_(
+                sort_deadline > c_deadline,
+                sa.and_(sort_deadline == c_deadline, orders.c.received_at > c_received),
+                sa.and_(sort_deadline == c_deadline, orders.c.received_at == c_received,
+                        orders.c.id > c_id),
+            )
+        )
+    query = query.order_by(sort_deadline, orders.c.received_at, orders.c.id).limit(limit + 1)
+    with engine.connect().execution_options(readonly=True) as conn:
+        rows = conn.execute(query).all()
+    page = rows[:limit]
+    return {
+        "orders": [order_summary(r, now) for r in page],
+        "next_cursor": _encode_cursor(page[-1]) if len(rows) > limit else None,
+    }
+
+
+def order_detail_in(conn: Connection, row: Row[Any], now: datetime) -> dict[str, Any]:
+    data = json.loads(row.data)
+    for key in ("issued_at", "deadline"):
+        if isinstance(data.get(key), str):
+            data[key] = format_time(parse_time(data[key]))
+    detail = {**data, **order_summary(row, now)}
+    detail.update(
+        legal_basis=data.get("legal_basis"),
+        statement_of_reasons=data.get("statement_of_reasons"),
+        subcategory_other=row.subcategory_other,
+        issuer_member_state=row.issuer_member_state,
+        confidential=bool(row.confidential),
+        preserve_for_days=row.preserve_for_days,
+        trusted_flagger=bool(row.trusted_flagger),
+        withdrawn_at=_t(row.withdrawn_at),
+        completed_at=_t(row.completed_at),
+        items=[item_view(i) for i in store.order_items(conn, row.id)],
+        deliveries=[delivery_view(d) for d in store.order_deliveries(conn, row.id)],
+        events=[event_view(e) for e in conn.execute(
+            sa.select(events).where(events.c.order_pk == row.id).order_by(events.c.id))],
+    )
+    return detail
+
+
+def get_order(engine: Engine, issuer_id: str, order_id: str, now: datetime) -> dict[str, Any]:
+    """Everything about one order: summary, its data, items, deliveries and events."""
+    with engine.connect().execution_options(readonly=True) as conn:
+        row = store.find_order(conn, issuer_id, order_id)
+        if row is None:
+            raise UnknownOrder("No such order.")
+        return order_detail_in(conn, row, now)
+
+
+def list_deliveries(engine: Engine, state: str | None = None) -> dict[str, Any]:
+    """The outbox, newest first; ``state`` filters."""
+    if state is not None and state not in DELIVERY_STATES:
+        raise InvalidQuery("state: must be pending, failed or delivered.")
+    query = sa.select(deliveries).order_by(deliveries.c.id.desc())
+    if state is not None:
+        query = query.where(deliveries.c.state == state)
+    with engine.connect().execution_options(readonly=True) as conn:
+        return {"deliveries": [delivery_view(r) for r in conn.execute(query)]}

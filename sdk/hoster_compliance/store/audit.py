@@ -1,0 +1,106 @@
+"""The tamper-evident audit trail: every event carries a SHA-256 over its content and the
+previous event's hash, so an edited, inserted or deleted event breaks the chain where it happened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .engine import GENESIS_HASH
+from .tables import chain_head, events
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no white space, UTF-8 kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_hash(
+    prev_hash: str, *, order_pk: int | None, at: int, type: str, actor: str, detail: str
+) -> str:
+    """The hash of one event: over the previous hash and every stored field of the event."""
+    content = canonical_json(
+        {"prev": prev_hash, "order_pk": order_pk, "at": at, "type": type, "actor": actor,
+         "detail": detail}
+    )
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def append_event(
+    conn: Connection,
+    *,
+    order_pk: int | None,
+    at: int,
+    type: str,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Append one event to the chain inside the caller's transaction; returns its id.
+
+    The chain head row is locked (``FOR UPDATE``; SQLite writers are already serialised by
+    ``BEGIN IMMEDIATE``) so concurrent writers append one after the other.
+    """
+    head = conn.execute(
+        sa.select(chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
+    ).scalar_one()
+    detail_text = canonical_json(detail or {})
+    digest = event_hash(
+        head, order_pk=order_pk, at=at, type=type, actor=actor, detail=detail_text
+    )
+    event_id = conn.execute(
+        events.insert().values(
+            order_pk=order_pk, at=at, type=type, actor=actor, detail=detail_text,
+            prev_hash=head, hash=digest,
+        )
+    ).inserted_primary_key[0]
+    conn.execute(
+        chain_head.update().where(chain_head.c.id == 1).values(hash=digest, event_id=event_id)
+    )
+    return int(event_id)
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """Where the chain breaks: the event id (or None for the head) and what is wrong."""
+
+    event_id: int | None
+    problem: str
+
+
+def verify_chain(conn: Connection) -> tuple[int, list[AuditProblem]]:
+    """Walk every event in id order; return (events checked, problems found)."""
+    problems: list[AuditProblem] = []
+    prev = GENESIS_HASH
+    count = 0
+    last_id: int | None = None
+    rows = conn.execution_options(yield_per=5000).execute(
+        sa.select(events).order_by(events.c.id)
+    )
+    for row in rows:
+        count += 1
+        if row.prev_hash != prev:
+            problems.append(AuditProblem(
+                row.id,
+                "does not follow the event before it (an event was inserted or deleted here)",
+            ))
+        expected = event_hash(
+            row.prev_hash, order_pk=row.order_pk, at=row.at, type=row.type, actor=row.actor,
+            detail=row.detail,
+        )
+        if expected != row.hash:
+            problems.append(AuditProblem(row.id, "content does not match its hash (edited)"))
+        prev = row.hash
+        last_id = row.id
+    head = conn.execute(sa.select(chain_head).where(chain_head.c.id == 1)).first()
+    if head is not None and (head.hash != prev or head.event_id != last_id):
+        problems.append(AuditProblem(
+            head.event_id,
+            "the newest event recorded is missing or was changed (deleted at the end)",
+        ))
+    return count, problems
