@@ -96,9 +96,10 @@ def make_config(db_url: str, api_base: str = "http://127.0.0.1:9", **overrides: 
 
 
 @pytest.fixture
-def fake_issuer() -> Iterator[CallbackServer]:
-    """The issuer's callback endpoint on loopback, verifying our signatures."""
-    with CallbackServer(ISSUER_SECRET) as server:
+def fake_issuer(clock: FakeClock) -> Iterator[CallbackServer]:
+    """The issuer's callback endpoint on loopback, verifying our signatures (on the fake clock,
+    like the receiver under test)."""
+    with CallbackServer(ISSUER_SECRET, clock=clock.timestamp) as server:
         yield server
 
 

@@ -240,19 +240,19 @@ def _string_keys(messages: Any) -> Any:
     return messages
 
 
-def _nul_path(doc: object) -> tuple[list[str], str] | None:
-    """The path to the first string holding U+0000 and the message for it; for an object key,
-    the path ends at the object holding it."""
+def _nul_path(doc: object) -> tuple[list[str], bool] | None:
+    """The path to a string holding U+0000, and whether it is an object key (then the path ends
+    at the object holding it)."""
     stack: list[tuple[object, list[str]]] = [(doc, [])]
     while stack:
         value, path = stack.pop()
         if isinstance(value, str):
             if _NUL in value:
-                return path, "Must not contain U+0000."
+                return path, False
         elif isinstance(value, dict):
             for key, child in value.items():
                 if isinstance(key, str) and _NUL in key:
-                    return path, "A key must not contain U+0000."
+                    return path, True
                 stack.append((child, [*path, str(key)]))
         elif isinstance(value, list | tuple):
             stack.extend((child, [*path, str(i)]) for i, child in enumerate(value))
@@ -265,8 +265,10 @@ def reject_nul(doc: object) -> None:
     found = _nul_path(doc)
     if found is None:
         return
-    path, message = found
-    fields_: Any = {"_schema": [message]} if not path else [message]
+    path, is_key = found
+    # A key's problem belongs to its object, as marshmallow's "_schema"; so does a bare string's.
+    message = "A key must not contain U+0000." if is_key else "Must not contain U+0000."
+    fields_: Any = {"_schema": [message]} if is_key or not path else [message]
     for key in reversed(path):
         fields_ = {key: fields_}
     raise InvalidPayload("Strings must not contain U+0000.", fields=fields_)

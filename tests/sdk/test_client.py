@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 import responses
+from standardwebhooks.webhooks import Webhook
+
 from hoster_compliance import signing
 from hoster_compliance.client import AttemptResult, CallbackClient
-from standardwebhooks.webhooks import Webhook
 
 URL = "https://issuer.example/api/v1/orders/o-1/acknowledgement"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

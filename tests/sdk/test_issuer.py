@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+
 from hoster_compliance import errors, signing
 from hoster_compliance.client import CallbackClient
 from hoster_compliance.issuer import CallbackServer, IssuerSender, verify_callback

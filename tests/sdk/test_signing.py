@@ -10,12 +10,13 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from hoster_compliance import errors, signing
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from requests.structures import CaseInsensitiveDict
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from werkzeug.datastructures import EnvironHeaders, Headers
+
+from hoster_compliance import errors, signing
 
 # The Standard Webhooks reference tests (libraries/python/tests of standard-webhooks).
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -86,7 +86,9 @@ def _orders(conn: Connection, lo: int, hi: int, as_of: int) -> dict[str, Any]:
             func.count(o.acknowledged_at),
             _flag(_given_effect()),
             _flag(and_(live, handled <= o.deadline)),
-            _flag(and_(live, or_(handled > o.deadline, and_(handled.is_(None), o.deadline < as_of)))),
+            _flag(
+                and_(live, or_(handled > o.deadline, and_(handled.is_(None), o.deadline < as_of)))
+            ),
         )
         .where(_in_period(ORDER, lo, hi))
         .group_by(*fine_cols)

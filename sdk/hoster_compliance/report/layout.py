@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 
 TOTAL = "TOTAL"
@@ -39,7 +39,7 @@ class Template:
     rows: tuple[tuple[str, ...], ...]
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_template(name: str) -> Template:
     """Read a packaged template (``PART_1``, ``PART_3`` or ``PART_4``)."""
     raw = files("hoster_compliance").joinpath("data").joinpath(name).read_bytes().decode("utf-8")
@@ -48,7 +48,7 @@ def read_template(name: str) -> Template:
     return Template(header_line=header_line, header=parsed[0], rows=tuple(parsed[1:]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def block_rows(kind: str) -> tuple[tuple[str, ...], ...]:
     """The template rows of one block: Part 3's TOTAL-scope block (orders) or Part 4 (notices).
 
@@ -62,7 +62,7 @@ def block_rows(kind: str) -> tuple[tuple[str, ...], ...]:
     return read_template(PART_4).rows
 
 
-@lru_cache(maxsize=None)
+@cache
 def category_layout(kind: str) -> dict[str, tuple[str, ...]]:
     """Each category of the block, in template order, with its sub-category codes."""
     layout: dict[str, list[str]] = {}

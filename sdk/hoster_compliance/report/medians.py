@@ -84,6 +84,4 @@ def stream_medians(
                 seen[s] = c + 1
     if seen != list(counts):
         raise RuntimeError("the store changed while the report was read")
-    return [
-        (lo_val[s] + hi_val[s]) / (2 * US_PER_HOUR) if counts[s] else None for s in range(size)
-    ]
+    return [(lo_val[s] + hi_val[s]) / (2 * US_PER_HOUR) if counts[s] else None for s in range(size)]
