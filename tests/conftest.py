@@ -65,16 +65,36 @@ class FakeClock:
         return self.now.timestamp()
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test session's own (created and dropped here), so parallel
+    runs on one server never see each other's tables."""
+    name = f"hc_test_{os.getpid()}"
+    admin = sa.create_engine(_psycopg(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _psycopg(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
 @pytest.fixture(params=DATABASES)
 def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or the PostgreSQL test database emptied."""
+    """A fresh, empty database: a SQLite file, or this session's PostgreSQL database emptied."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hc.db'}"
         return
-    engine = make_engine(POSTGRES_URL)
+    url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
     metadata.drop_all(engine)
     engine.dispose()
-    yield POSTGRES_URL
+    yield url
 
 
 @pytest.fixture

@@ -19,7 +19,9 @@ from .worker import InProcessWorker
 log = logging.getLogger("hoster_compliance.receiver")
 
 
-def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
     response = jsonify(body)
     response.status_code = status
     for name, value in (headers or {}).items():

@@ -143,7 +143,8 @@ def orders(config_path: str, status: str, as_json: bool) -> None:
         click.echo(
             f"{o['deadline'] or '-':<22} {status_text:<10} {o['issuer_id']:<14} "
             f"{o['order_id']:<24} {o['kind']:<7} "
-            f"{o['items_resolved']:>3}/{o['items_total']:<3}  {'yes' if o['acknowledged_at'] else 'no'}"
+            f"{o['items_resolved']:>3}/{o['items_total']:<3}  "
+            f"{'yes' if o['acknowledged_at'] else 'no'}"
         )
 
 

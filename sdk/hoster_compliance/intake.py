@@ -15,7 +15,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from . import categories, regimes, schemas, signing
+from . import categories, regimes, signing
 from .config import Config, IssuerConfig
 from .errors import (
     Conflict,
@@ -113,7 +113,9 @@ def store_order(
     raise AssertionError("unreachable")
 
 
-def _redelivery(conn: sa.Connection, existing: Any, data: dict[str, Any], now: datetime) -> Response:
+def _redelivery(
+    conn: sa.Connection, existing: Any, data: dict[str, Any], now: datetime
+) -> Response:
     if json.loads(existing.data) != data:
         raise Conflict("An order with this order_id was already received with different data.")
     append_event(

@@ -15,6 +15,7 @@ def run_server(
     """Serve until stopped (SIGTERM/SIGINT)."""
     try:
         from gunicorn.app.base import BaseApplication
+
         from hoster_compliance_receiver import create_app
     except ImportError as exc:  # the receiver extra is not installed
         raise SystemExit(

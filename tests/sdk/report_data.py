@@ -1,13 +1,10 @@
-"""Test data for the transparency report: the ``report_engine`` fixture (SQLite in ``tmp_path``;
-also PostgreSQL when HC_TEST_POSTGRES_URL is set, one throw-away database per test) and
-``add_order``, which inserts an order or notice with the columns the service would have filled."""
+"""Test data for the transparency report: the ``report_engine`` fixture and ``add_order``, which
+inserts an order or notice with the columns the service would have filled."""
 
 from __future__ import annotations
 
 import importlib.util
 import itertools
-import os
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,9 +13,9 @@ from types import ModuleType
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
-from hoster_compliance.store.engine import make_engine
+from hoster_compliance.store.engine import init_schema, make_engine
 from hoster_compliance.store.tables import items, orders
 from hoster_compliance.timeutil import to_micros
 
@@ -27,37 +24,14 @@ REFERENCE = Path("/work/shared/reference/dsa-transparency-templates")
 EFFECT_ACTIONS = {"removed", "disabled", "geo_blocked"}
 US_PER_HOUR = 3_600_000_000
 
-_BACKENDS = ["sqlite"]
-if os.environ.get("HC_TEST_POSTGRES_URL"):
-    _BACKENDS.append("postgresql")
-
-
-@pytest.fixture(params=_BACKENDS)
-def report_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An engine on an empty database with the schema created."""
-    from hoster_compliance.store.engine import init_schema
-
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'report.db'}")
-        init_schema(engine)
-        yield engine
-        engine.dispose()
-        return
-    server_url = os.environ["HC_TEST_POSTGRES_URL"]
-    name = f"hc_report_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    try:
-        init_schema(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
+@pytest.fixture
+def report_engine(db_url: str) -> Iterator[Engine]:
+    """An engine on an empty database with the schema created (``db_url`` of tests/conftest.py:
+    a SQLite file, and PostgreSQL when it answers)."""
+    engine = make_engine(db_url)
+    init_schema(engine)
+    yield engine
+    engine.dispose()
 
 
 @dataclass(frozen=True)

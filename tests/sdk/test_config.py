@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from hoster_compliance.config import (
     Config,
     IssuerConfig,
@@ -17,8 +20,6 @@ from hoster_compliance.config import (
     load_config,
 )
 from hoster_compliance.errors import ConfigError
-from hypothesis import given
-from hypothesis import strategies as st
 
 REF_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # Standard Webhooks test vector
 NEW_SECRET = "whsec_c2VjcmV0LW51bWJlci10d28tZm9yLXJvdGF0aW9u"
