@@ -87,7 +87,7 @@ def _json_body() -> object:
     return parse_json(body)
 
 
-@bp.post("/v1/orders/<issuer_id>/<order_id>/items/<item_id>/action")
+@bp.post("/v1/orders/<issuer_id>/<order_id>/items/<path:item_id>/action")
 @token_required
 def act_on_item(issuer_id: str, order_id: str, item_id: str) -> Response:
     return _json(200, _service().act(issuer_id, order_id, item_id, _json_body(), actor=g.actor))

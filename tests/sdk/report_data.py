@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -47,6 +48,17 @@ class It:
 def at(hours: float) -> timedelta:
     return timedelta(microseconds=round(hours * US_PER_HOUR))
 
+
+MINORS = "STATEMENT_CATEGORY_PROTECTION_OF_MINORS"
+CSAM = "KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL"
+SECURITY = "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY"
+TERRORISM = "KEYWORD_TERRORIST_CONTENT"
+SPEECH = "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"
+IP = "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS"
+SCAMS = "STATEMENT_CATEGORY_SCAMS_AND_FRAUD"
+NOT_SPECIFIED_ORDER = "STATEMENT_CATEGORY_NOT_SPECIFIED_ORDER"
+NOT_SPECIFIED_NOTICE = "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE"
+T = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 _serial = itertools.count(1)
 
@@ -143,3 +155,53 @@ def load_generator() -> ModuleType:
 def count_rows(engine: Engine, table: sa.Table) -> int:
     with engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def seed_orders(engine: Engine) -> None:
+    """Eight orders from NL and DE; the expected figures are worked out in the tests."""
+    # NL 1: acknowledged 0.1 h, effect at 2 h, deadline 12 h: within.
+    add_order(engine, T, category=MINORS, subcategory=CSAM, ack_h=0.1, deadline_h=12,
+              items_=[It("removed", 2)])
+    # NL 2: effect at 1 h (the last effect-giving action), last action at 5 h: within.
+    add_order(engine, T, category=MINORS, subcategory=CSAM, ack_h=0.3, deadline_h=12,
+              items_=[It("removed", 1), It("not_found", 5)])
+    # NL 3: no sub-category; effect at 20 h after a 12 h deadline: overdue.
+    add_order(engine, T, category=MINORS, ack_h=0.2, deadline_h=12, items_=[It("removed", 20)])
+    # NL 4: never acknowledged; no effect given, last action at 3 h: within, not in the medians.
+    add_order(engine, T, category=NOT_SPECIFIED_ORDER, ack_h=None, deadline_h=12,
+              items_=[It("not_found", 3)])
+    # DE 5: terrorist content, effect at 0.75 h, deadline 1 h: within.
+    add_order(engine, T, ms="DE", category=SECURITY, subcategory=TERRORISM, ack_h=0.5,
+              deadline_h=1, items_=[It("removed", 0.5), It("removed", 0.75)])
+    # DE 6: withdrawn while open past its deadline: received and acknowledged, nothing else.
+    add_order(engine, T, ms="DE", category=SECURITY, subcategory=TERRORISM, ack_h=0.4,
+              deadline_h=0.5, items_=[It(), It()], withdrawn_h=0.6)
+    # DE 7: no deadline, still open: neither within nor overdue.
+    add_order(engine, T, ms="DE", category=SPEECH, subcategory="KEYWORD_OTHER",
+              other="Holocaust denial", ack_h=0.25, deadline_h=None, items_=[It()])
+    # DE 8: open, deadline 24 h after a receipt late on 31 December: due after the report's end.
+    add_order(engine, utc(2026, 12, 31, 23), ms="DE", category=SPEECH,
+              subcategory="KEYWORD_HATE_SPEECH", ack_h=0.15, deadline_h=24, items_=[It()])
+
+
+def seed_notices(engine: Engine) -> None:
+    """Six notices, three from trusted flaggers; the expected figures are in the tests."""
+    def notice(**kw: Any) -> None:
+        add_order(engine, T, kind="notice", deadline_h=None, **kw)
+
+    # N1: two terms-based actions (one automated); effect at 4 h.
+    notice(category=IP, subcategory="KEYWORD_COPYRIGHT_INFRINGEMENT",
+           items_=[It("removed", 2, "terms", True), It("disabled", 4, "terms")])
+    # N2: trusted flagger, one automated action on the law; effect at 1 h.
+    notice(category=IP, subcategory="KEYWORD_COPYRIGHT_INFRINGEMENT", tf=True,
+           items_=[It("removed", 1, "law", True)])
+    # N3: trusted flagger, no sub-category; a refusal (no effect) and a removal at 6 h.
+    notice(category=IP, tf=True, items_=[It("refused", 3), It("removed", 6)])
+    # N4: nothing found: no effect, left out of the median.
+    notice(items_=[It("not_found", 1)])
+    # N5: trusted flagger, withdrawn after one removal: counted, its action too; no median.
+    notice(category=SCAMS, subcategory="KEYWORD_PHISHING", tf=True,
+           items_=[It("removed", 0.5), It()], withdrawn_h=1)
+    # N6: Other with a description; effect at 10 h; one automated geo-block.
+    notice(category=SCAMS, subcategory="KEYWORD_OTHER", other="Fake shop",
+           items_=[It("removed", 8), It("geo_blocked", 10, "law", True)])

@@ -10,21 +10,27 @@ from sqlalchemy.engine import Engine
 from hoster_compliance.errors import InvalidQuery
 from hoster_compliance.report import build_report
 from tests.sdk import report_data
-from tests.sdk.report_data import It, add_order, utc
+from tests.sdk.report_data import (
+    CSAM,
+    IP,
+    MINORS,
+    NOT_SPECIFIED_NOTICE,
+    NOT_SPECIFIED_ORDER,
+    SCAMS,
+    SECURITY,
+    SPEECH,
+    TERRORISM,
+    It,
+    add_order,
+    seed_notices,
+    seed_orders,
+    utc,
+)
 
 report_engine = report_data.report_engine
 
 YEAR = (date(2026, 1, 1), date(2026, 12, 31))
 LATER = utc(2027, 1, 15)
-MINORS = "STATEMENT_CATEGORY_PROTECTION_OF_MINORS"
-CSAM = "KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL"
-SECURITY = "STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY"
-TERRORISM = "KEYWORD_TERRORIST_CONTENT"
-SPEECH = "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"
-IP = "STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS"
-SCAMS = "STATEMENT_CATEGORY_SCAMS_AND_FRAUD"
-NOT_SPECIFIED_ORDER = "STATEMENT_CATEGORY_NOT_SPECIFIED_ORDER"
-NOT_SPECIFIED_NOTICE = "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE"
 T = utc(2026, 3, 1, 12)
 
 
@@ -37,33 +43,6 @@ def figures(count, items, ack, effect, within, overdue):
         "within_deadline": within,
         "overdue": overdue,
     }
-
-
-def seed_orders(engine: Engine) -> None:
-    """Eight orders from NL and DE; the expected figures are worked out in the tests."""
-    # NL 1: acknowledged 0.1 h, effect at 2 h, deadline 12 h: within.
-    add_order(engine, T, category=MINORS, subcategory=CSAM, ack_h=0.1, deadline_h=12,
-              items_=[It("removed", 2)])
-    # NL 2: effect at 1 h (the last effect-giving action), last action at 5 h: within.
-    add_order(engine, T, category=MINORS, subcategory=CSAM, ack_h=0.3, deadline_h=12,
-              items_=[It("removed", 1), It("not_found", 5)])
-    # NL 3: no sub-category; effect at 20 h after a 12 h deadline: overdue.
-    add_order(engine, T, category=MINORS, ack_h=0.2, deadline_h=12, items_=[It("removed", 20)])
-    # NL 4: never acknowledged; no effect given, last action at 3 h: within, not in the medians.
-    add_order(engine, T, category=NOT_SPECIFIED_ORDER, ack_h=None, deadline_h=12,
-              items_=[It("not_found", 3)])
-    # DE 5: terrorist content, effect at 0.75 h, deadline 1 h: within.
-    add_order(engine, T, ms="DE", category=SECURITY, subcategory=TERRORISM, ack_h=0.5,
-              deadline_h=1, items_=[It("removed", 0.5), It("removed", 0.75)])
-    # DE 6: withdrawn while open past its deadline: received and acknowledged, nothing else.
-    add_order(engine, T, ms="DE", category=SECURITY, subcategory=TERRORISM, ack_h=0.4,
-              deadline_h=0.5, items_=[It(), It()], withdrawn_h=0.6)
-    # DE 7: no deadline, still open: neither within nor overdue.
-    add_order(engine, T, ms="DE", category=SPEECH, subcategory="KEYWORD_OTHER",
-              other="Holocaust denial", ack_h=0.25, deadline_h=None, items_=[It()])
-    # DE 8: open, deadline 24 h after a receipt late on 31 December: due after the report's end.
-    add_order(engine, utc(2026, 12, 31, 23), ms="DE", category=SPEECH,
-              subcategory="KEYWORD_HATE_SPEECH", ack_h=0.15, deadline_h=24, items_=[It()])
 
 
 def test_order_totals_medians_and_deadlines(report_engine: Engine) -> None:
@@ -228,25 +207,7 @@ def test_withdrawn_orders_count_as_received_and_acknowledged_only(report_engine:
 
 
 def test_notices(report_engine: Engine) -> None:
-    def notice(**kw):
-        add_order(report_engine, T, kind="notice", deadline_h=None, **kw)
-
-    # N1: two terms-based actions (one automated); effect at 4 h.
-    notice(category=IP, subcategory="KEYWORD_COPYRIGHT_INFRINGEMENT",
-           items_=[It("removed", 2, "terms", True), It("disabled", 4, "terms")])
-    # N2: trusted flagger, one automated action on the law; effect at 1 h.
-    notice(category=IP, subcategory="KEYWORD_COPYRIGHT_INFRINGEMENT", tf=True,
-           items_=[It("removed", 1, "law", True)])
-    # N3: trusted flagger, no sub-category; a refusal (no effect) and a removal at 6 h.
-    notice(category=IP, tf=True, items_=[It("refused", 3), It("removed", 6)])
-    # N4: nothing found: no effect, left out of the median.
-    notice(items_=[It("not_found", 1)])
-    # N5: trusted flagger, withdrawn after one removal: counted, its action too; no median.
-    notice(category=SCAMS, subcategory="KEYWORD_PHISHING", tf=True,
-           items_=[It("removed", 0.5), It()], withdrawn_h=1)
-    # N6: Other with a description; effect at 10 h; one automated geo-block.
-    notice(category=SCAMS, subcategory="KEYWORD_OTHER", other="Fake shop",
-           items_=[It("removed", 8), It("geo_blocked", 10, "law", True)])
+    seed_notices(report_engine)
     notices = build_report(report_engine, *YEAR, now=LATER)["notices"]
 
     def nf(count, tf_count, items, median, law, terms, auto, tf):

@@ -1,0 +1,284 @@
+"""``GET /openapi.json``: the OpenAPI 3 description of every route (PROTOCOL 2, 7.3), generated
+with apispec from the same marshmallow schemas that validate and serialise, so the document
+cannot drift from the code. Built once when the blueprint is registered, served as bytes."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Response, current_app
+from flask.blueprints import BlueprintSetupState
+
+from hoster_compliance import queries, schemas
+
+bp = Blueprint("openapi", __name__)
+
+OPENAPI_VERSION = "3.0.3"
+SECURITY_SCHEME = "operatorToken"
+_EXTENSION_KEY = "hoster_compliance_openapi"
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+#: Input schemas: the server rejects unknown keys, so ``additionalProperties: false`` is true.
+_INPUT_SCHEMAS = (
+    schemas.EnvelopeSchema, schemas.OrderCreatedSchema, schemas.OrderWithdrawnSchema,
+    schemas.ItemSchema, schemas.ContentHashSchema, schemas.ActionSchema,
+)
+#: Output schemas: a later version may add keys, so clients must ignore unknown ones.
+_OUTPUT_SCHEMAS = (
+    schemas.ErrorSchema, schemas.ItemOutSchema, schemas.DeliverySchema, schemas.EventSchema,
+    schemas.OrderSummarySchema, schemas.OrderDetailSchema, schemas.OrderListSchema,
+    schemas.OrderActionResultSchema, schemas.DeliveryListSchema, schemas.WebhookAcceptedSchema,
+    schemas.WithdrawalAcceptedSchema,
+)
+
+_ERROR_TEXT = {
+    400: "Invalid request (`invalid_json`, `invalid_payload` with `fields`, `invalid_query`, "
+         "`unknown_type`).",
+    401: "Authentication failed.",
+    404: "Not found.",
+    409: "Conflict with what is recorded (`conflict`, `order_withdrawn`).",
+    413: "Body larger than `max_body_bytes` (`payload_too_large`).",
+    415: "Not `application/json` in UTF-8 (`unsupported_media_type`).",
+    503: "Storage unavailable (`unavailable`); retry after `Retry-After` seconds.",
+}
+
+
+def _json(schema: Any, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int, **descriptions: str) -> dict[str, Any]:
+    """Error responses with the Error body; ``descriptions`` override by ``s<status>``."""
+    result: dict[str, Any] = {}
+    for status in statuses:
+        response = _json(_ERROR, descriptions.get(f"s{status}", _ERROR_TEXT[status]))
+        if status == 503:
+            response["headers"] = {"Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 0}}}
+        result[str(status)] = response
+    return result
+
+
+def _path(name: str, description: str, example: str, **schema: Any) -> dict[str, Any]:
+    return {"in": "path", "name": name, "required": True, "description": description,
+            "schema": {"type": "string", **schema}, "example": example}
+
+
+def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {"in": "query", "name": name, "required": False, "description": description,
+            "schema": {"type": "string", **schema}}
+
+
+_ISSUER_ID = _path("issuer_id", "The issuer's id in the hoster's configuration.", "nl-atkm",
+                   pattern=r"^[A-Za-z0-9._-]{1,128}$")
+_ORDER_ID = _path("order_id", "The issuer's order id.", "2026-000123",
+                  pattern=r"^[A-Za-z0-9._:-]{1,128}$")
+_ITEM_ID = _path("item_id", "The item's id within the order.", "i1", minLength=1, maxLength=128)
+_DELIVERY_ID = {"in": "path", "name": "delivery_id", "required": True,
+                "description": "The delivery's id, as listed by `GET /v1/deliveries`.",
+                "schema": {"type": "integer", "minimum": 0}, "example": 1}
+_SIGNATURE_HEADERS = [
+    {"in": "header", "name": "webhook-id", "required": True, "schema": {"type": "string"},
+     "description": "Message id, the same on every retry of one message (idempotency key)."},
+    {"in": "header", "name": "webhook-timestamp", "required": True,
+     "schema": {"type": "string", "pattern": r"^[0-9]+$"},
+     "description": "Unix seconds of this attempt; accepted within the configured tolerance "
+                    "(default ±300 s)."},
+    {"in": "header", "name": "webhook-signature", "required": True, "schema": {"type": "string"},
+     "description": "Space-separated `v1,<base64 HMAC-SHA256>` tokens over "
+                    "`{webhook-id}.{webhook-timestamp}.{raw body}` (Standard Webhooks v1); "
+                    "one matching token suffices."},
+]
+_UNAUTHORIZED = {"s401": "Missing or wrong operator token (`unauthorized`)."}
+_ACTION_BODY = {"required": True, "content": {"application/json": {"schema": "ActionSchema"}}}
+
+
+def _operator(summary: str, **operation: Any) -> dict[str, Any]:
+    """An operator-API operation: bearer token required, 401 and 503 answered."""
+    responses = {**operation.pop("responses"), **_errors(401, 503, **_UNAUTHORIZED)}
+    return {"tags": ["operator"], "summary": summary, "security": [{SECURITY_SCHEME: []}],
+            "responses": responses, **operation}
+
+
+def _webhook_body() -> dict[str, Any]:
+    """The envelope; ``data`` is an ``OrderCreated`` or ``OrderWithdrawn`` after its ``type``."""
+    variants = [
+        {"allOf": [{"$ref": "#/components/schemas/Envelope"}, {
+            "type": "object",
+            "properties": {"type": {"type": "string", "enum": [event]},
+                           "data": {"$ref": f"#/components/schemas/{data}"}}}]}
+        for event, data in (("order.created", "OrderCreated"),
+                            ("order.withdrawn", "OrderWithdrawn"))
+    ]
+    return {"required": True, "content": {"application/json": {"schema": {"oneOf": variants}}}}
+
+
+def _paths() -> dict[str, dict[str, Any]]:
+    """Every route, as ``{path: {method: operation}}``."""
+    accepted = {"oneOf": [{"$ref": "#/components/schemas/WebhookAccepted"},
+                          {"$ref": "#/components/schemas/WithdrawalAccepted"}]}
+    return {
+        "/v1/webhooks/{issuer_id}": {"post": {
+            "tags": ["webhooks"],
+            "summary": "Receive a signed order.created or order.withdrawn (PROTOCOL 2).",
+            "description": "Checks run in this order: issuer known (404), media type (415), "
+                           "size (413), signature headers, timestamp, signature (401), JSON "
+                           "and schema (400), then the store (409, 201, 200).",
+            "parameters": [_ISSUER_ID, *_SIGNATURE_HEADERS],
+            "requestBody": _webhook_body(),
+            "responses": {
+                "201": _json("WebhookAcceptedSchema", "A new order was stored durably."),
+                "200": _json(accepted, "A redelivery of a stored order (`duplicate: true`), "
+                                       "or an accepted withdrawal."),
+                **_errors(400, 401, 404, 409, 413, 415, 503,
+                          s401="Signature header missing or empty (`missing_signature`), no "
+                               "`v1` token matches (`invalid_signature`), timestamp outside "
+                               "tolerance (`timestamp_out_of_tolerance`).",
+                          s404="`issuer_id` not configured (`unknown_issuer`), or withdrawing "
+                               "an unknown order (`unknown_order`).",
+                          s409="Same `order_id` already stored with different data "
+                               "(`conflict`)."),
+            },
+        }},
+        "/v1/orders": {"get": _operator(
+            "List orders, deadline first (none last), then received_at.",
+            parameters=[
+                _query("status", "Default `all`; `overdue` is open past its deadline.",
+                       enum=list(queries.STATUSES), default="all"),
+                _query("issuer_id", "Only this issuer's orders; an unconfigured one lists "
+                                    "nothing."),
+                _query("kind", "Only orders or only notices.", enum=list(queries.KINDS)),
+                {"in": "query", "name": "limit", "required": False, "description": "Page size.",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": queries.MAX_LIMIT,
+                            "default": queries.DEFAULT_LIMIT}},
+                _query("cursor", "`next_cursor` of the previous page."),
+            ],
+            responses={"200": _json("OrderListSchema", "A page of orders."),
+                       **_errors(400, s400="A bad cursor, filter or limit (`invalid_query`).")},
+        )},
+        "/v1/orders/{issuer_id}/{order_id}": {"get": _operator(
+            "One order: summary, its data, items, deliveries and audit events.",
+            parameters=[_ISSUER_ID, _ORDER_ID],
+            responses={"200": _json("OrderDetailSchema", "The order."),
+                       **_errors(404, s404="No such order (`unknown_order`).")},
+        )},
+        "/v1/orders/{issuer_id}/{order_id}/items/{item_id}/action": {"post": _operator(
+            "Record the action taken on one item (PROTOCOL 4).",
+            description="Final once recorded: the same action again is a 200 no-op, another "
+                        "is 409. Checks: token (401), body (400), order (404), withdrawn "
+                        "(409), item (404), then 409 / 200.",
+            parameters=[_ISSUER_ID, _ORDER_ID, _ITEM_ID],
+            requestBody=_ACTION_BODY,
+            responses={"200": _json("ItemOutSchema", "The item with its action."),
+                       **_errors(400, 404, 409,
+                                 s404="No such order (`unknown_order`) or item "
+                                      "(`unknown_item`).")},
+        )},
+        "/v1/orders/{issuer_id}/{order_id}/action": {"post": _operator(
+            "Record the same action on every item of the order that has none yet.",
+            parameters=[_ISSUER_ID, _ORDER_ID],
+            requestBody=_ACTION_BODY,
+            responses={"200": _json("OrderActionResultSchema", "Every item of the order."),
+                       **_errors(400, 404, 409, s404="No such order (`unknown_order`).")},
+        )},
+        "/v1/reports/transparency": {"get": _operator(
+            "The transparency report of DSA Art. 15(1)(a) and (b) as JSON (PROTOCOL 8).",
+            parameters=[
+                {**_query("start", "First day of the period (UTC).", format="date"),
+                 "required": True},
+                {**_query("end", "Last day of the period (UTC), inclusive.", format="date"),
+                 "required": True},
+            ],
+            responses={"200": _json({"type": "object", "additionalProperties": True},
+                                    "The report: `period`, `orders`, `notices`."),
+                       **_errors(400, s400="Bad or missing dates (`invalid_query`).")},
+        )},
+        "/v1/deliveries": {"get": _operator(
+            "The outbox of callbacks to issuers, newest first.",
+            parameters=[_query("state", "Only deliveries in this state; none: all.",
+                               enum=list(queries.DELIVERY_STATES))],
+            responses={"200": _json("DeliveryListSchema", "The deliveries."),
+                       **_errors(400, s400="A bad state (`invalid_query`).")},
+        )},
+        "/v1/deliveries/{delivery_id}/retry": {"post": _operator(
+            "Queue a failed delivery again, due now, with the same webhook-id.",
+            parameters=[_DELIVERY_ID],
+            responses={"200": _json("DeliverySchema", "The delivery, pending again."),
+                       **_errors(404, 409, s404="No such delivery (`unknown_delivery`).",
+                                 s409="The delivery has not failed (`conflict`).")},
+        )},
+        "/healthz": {"get": {
+            "tags": ["public"], "summary": "Liveness and storage check; no token.",
+            "responses": {
+                "200": _json({"type": "object", "required": ["status"],
+                              "properties": {"status": {"type": "string", "enum": ["ok"]}}},
+                             "Storage answers."),
+                **_errors(503, s503="Storage does not answer (`unavailable`)."),
+            },
+        }},
+        "/openapi.json": {"get": {
+            "tags": ["public"], "summary": "This document; no token.",
+            "responses": {"200": _json({"type": "object"}, "The OpenAPI 3 document.")},
+        }},
+    }
+
+
+_PYTHON_END = re.compile(r"\\Z$")
+
+
+def _portable(node: Any, *, output: bool = False) -> None:
+    """In place: Python's ``\\Z`` anchors become ECMA ``^...$``; output schemas lose
+    ``additionalProperties: false`` (responses may gain keys)."""
+    if isinstance(node, dict):
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and _PYTHON_END.search(pattern):
+            node["pattern"] = "^(?:" + _PYTHON_END.sub("", pattern) + ")$"
+        if output and node.get("additionalProperties") is False:
+            del node["additionalProperties"]
+        for value in node.values():
+            _portable(value, output=output)
+    elif isinstance(node, list):
+        for value in node:
+            _portable(value, output=output)
+
+
+def build_spec(title: str = "hoster-compliance receiver") -> dict[str, Any]:
+    """The OpenAPI document as a dict."""
+    spec = APISpec(
+        title=title, version="1", openapi_version=OPENAPI_VERSION,
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Signed removal orders and notices in (PROTOCOL 2), the operator "
+                             "API (PROTOCOL 7.3). Every error body is the Error schema."},
+    )
+    spec.components.security_scheme(
+        SECURITY_SCHEME, {"type": "http", "scheme": "bearer",
+                          "description": "An operator token of the configuration."})
+    for schema in (*_INPUT_SCHEMAS, *_OUTPUT_SCHEMAS):
+        name = schema.__name__.removesuffix("Schema")
+        if name not in spec.components.schemas:
+            spec.components.schema(name, schema=schema)
+    for path, operations in _paths().items():
+        spec.path(path=path, operations=operations)
+    doc = spec.to_dict()
+    components = doc["components"]["schemas"]
+    for schema in _OUTPUT_SCHEMAS:
+        _portable(components[schema.__name__.removesuffix("Schema")], output=True)
+    _portable(doc)
+    return doc
+
+
+def _store(state: BlueprintSetupState) -> None:
+    state.app.extensions[_EXTENSION_KEY] = json.dumps(build_spec()).encode()
+
+
+bp.record_once(_store)
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    return Response(current_app.extensions[_EXTENSION_KEY], mimetype="application/json")
