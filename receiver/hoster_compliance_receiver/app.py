@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from hoster_compliance.automation import Handler
 from hoster_compliance.config import Config
 from hoster_compliance.errors import ComplianceError, StorageUnavailable
 from hoster_compliance.service import ComplianceService, error_result
 from hoster_compliance.timeutil import Clock, utcnow
 
-from . import operator, webhooks
+from . import openapi, operator, webhooks
 from .worker import InProcessWorker
 
 log = logging.getLogger("hoster_compliance.receiver")
@@ -35,24 +37,27 @@ def create_app(
     service: ComplianceService | None = None,
     clock: Clock = utcnow,
     start_worker: bool = False,
+    automations: Sequence[Handler] = (),
 ) -> Flask:
-    """Build the receiver. ``start_worker`` runs the delivery worker in this process (what
-    ``hoster-compliance serve`` does); tests usually drive the worker themselves."""
+    """Build the receiver. ``start_worker`` runs the delivery worker (and the ``automations``
+    handlers, see :mod:`hoster_compliance.automation`) in this process, as
+    ``hoster-compliance serve`` does; tests usually drive the workers themselves."""
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     worker: InProcessWorker | None = None
     if service is None:
-        worker = InProcessWorker(config, clock=clock) if start_worker else None
+        worker = InProcessWorker(automations=automations) if start_worker else None
         service = ComplianceService(
             config, clock=clock, notify=worker.wake if worker is not None else None
         )
         if worker is not None:
-            worker.start(service.engine)
+            worker.start(service)
     app.extensions["hoster_compliance"] = service
     app.extensions["hoster_compliance_worker"] = worker
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(operator.bp)
+    app.register_blueprint(openapi.bp)
 
     @app.errorhandler(ComplianceError)
     def _compliance_error(exc: ComplianceError) -> Response:

@@ -101,6 +101,7 @@ _ACTION_BODY = {"required": True, "content": {"application/json": {"schema": "Ac
 def _operator(summary: str, **operation: Any) -> dict[str, Any]:
     """An operator-API operation: bearer token required, 401 and 503 answered."""
     responses = {**operation.pop("responses"), **_errors(401, 503, **_UNAUTHORIZED)}
+    responses = dict(sorted(responses.items()))
     return {"tags": ["operator"], "summary": summary, "security": [{SECURITY_SCHEME: []}],
             "responses": responses, **operation}
 
@@ -132,9 +133,9 @@ def _paths() -> dict[str, dict[str, Any]]:
             "parameters": [_ISSUER_ID, *_SIGNATURE_HEADERS],
             "requestBody": _webhook_body(),
             "responses": {
-                "201": _json("WebhookAcceptedSchema", "A new order was stored durably."),
                 "200": _json(accepted, "A redelivery of a stored order (`duplicate: true`), "
                                        "or an accepted withdrawal."),
+                "201": _json("WebhookAcceptedSchema", "A new order was stored durably."),
                 **_errors(400, 401, 404, 409, 413, 415, 503,
                           s401="Signature header missing or empty (`missing_signature`), no "
                                "`v1` token matches (`invalid_signature`), timestamp outside "
@@ -265,9 +266,9 @@ def build_spec(title: str = "hoster-compliance receiver") -> dict[str, Any]:
     for path, operations in _paths().items():
         spec.path(path=path, operations=operations)
     doc = spec.to_dict()
-    components = doc["components"]["schemas"]
-    for schema in _OUTPUT_SCHEMAS:
-        _portable(components[schema.__name__.removesuffix("Schema")], output=True)
+    inputs = {schema.__name__.removesuffix("Schema") for schema in _INPUT_SCHEMAS}
+    for name, component in doc["components"]["schemas"].items():
+        _portable(component, output=name not in inputs)
     _portable(doc)
     return doc
 

@@ -1,42 +1,51 @@
-"""The in-process delivery worker that ``serve`` starts beside the receiver."""
+"""The in-process workers that ``serve`` starts beside the receiver: callback delivery, and the
+automation hooks when any are registered."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
-from sqlalchemy.engine import Engine
-
-from hoster_compliance.config import Config
+from hoster_compliance.automation import AutomationRunner, Handler
 from hoster_compliance.outbox import DeliveryWorker
-from hoster_compliance.timeutil import Clock, utcnow
+from hoster_compliance.service import ComplianceService
 
 
 class InProcessWorker:
-    """Runs :class:`DeliveryWorker` threads; ``wake()`` makes them look for work at once."""
+    """Runs :class:`DeliveryWorker` threads (and an :class:`AutomationRunner`); ``wake()`` makes
+    them look for work at once."""
 
-    def __init__(self, config: Config, *, clock: Clock = utcnow, threads: int = 2) -> None:
-        self.config = config
-        self.clock = clock
+    def __init__(self, *, threads: int = 2, automations: Sequence[Handler] = ()) -> None:
         self.threads = threads
+        self.automations = list(automations)
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._wakes: list[threading.Event] = []
         self._threads: list[threading.Thread] = []
 
     def wake(self) -> None:
-        self._wake.set()
+        for event in self._wakes:
+            event.set()
 
-    def start(self, engine: Engine) -> None:
+    def _spawn(self, name: str, target: object, *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)  # type: ignore[arg-type]
+        thread.start()
+        self._threads.append(thread)
+
+    def start(self, service: ComplianceService) -> None:
         for n in range(self.threads):
-            worker = DeliveryWorker(self.config, engine, clock=self.clock)
-            thread = threading.Thread(
-                target=worker.run, args=(self._stop, self._wake),
-                name=f"delivery-worker-{n}", daemon=True,
-            )
-            thread.start()
-            self._threads.append(thread)
+            wake = threading.Event()
+            self._wakes.append(wake)
+            worker = DeliveryWorker(service.config, service.engine, clock=service.clock)
+            self._spawn(f"delivery-worker-{n}", worker.run, self._stop, wake)
+        if self.automations:
+            wake = threading.Event()
+            self._wakes.append(wake)
+            runner = AutomationRunner(service, self.automations)
+            self._spawn("automation", runner.run, self._stop, wake)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        self._wake.set()
+        for event in self._wakes:
+            event.set()
         for thread in self._threads:
             thread.join(timeout)

@@ -42,9 +42,13 @@ def _service(config: Config) -> Any:
     from .service import ComplianceService
 
     try:
-        return ComplianceService(config)
+        service = ComplianceService(config)
     except sa.exc.SQLAlchemyError as exc:
         fail(f"database_url: cannot open the database ({type(exc).__name__})")
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(service.engine.dispose)
+    return service
 
 
 config_option = click.option(

@@ -165,6 +165,7 @@ def _insert(
         "received_at": received,
         "items_total": len(loaded["items"]),
         "items_resolved": 0,
+        "automation_state": "pending",
     }
     item_rows = [
         {

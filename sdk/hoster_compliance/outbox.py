@@ -195,7 +195,7 @@ class DeliveryWorker:
         stop: threading.Event,
         wake: threading.Event,
         *,
-        max_idle_seconds: float = 5.0,
+        max_idle_seconds: float = 1.0,
     ) -> None:
         """Deliver until ``stop`` is set. Sleeps until the next due row, a ``wake``, or
         ``max_idle_seconds`` (which bounds the delay for rows queued by other processes)."""

@@ -133,6 +133,7 @@ def _notice_row(name: str, f: dict[str, Any]) -> tuple[Any, ...]:
         f["trusted_flagger_count"],
         f["items"],
         hours(f["median_hours_to_action"], "–"),
+        hours(f["trusted_flagger"]["median_hours_to_action"], "–"),
         f["actions_law"],
         f["actions_terms"],
         f["automated"],
@@ -171,7 +172,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     )
     order_rows = [_order_row("Total", orders["total"])]
     order_rows += [_order_row(ms, f) for ms, f in orders["by_member_state"].items()]
-    lines += ["", "### By Member State", "", *_table(order_header, order_rows)]
+    lines += ["", "### Total and by Member State", "", *_table(order_header, order_rows)]
     category_rows = [_order_row(c, f) for c, f in orders["by_category"].items()]
     lines += ["", "### By category", "", *_table(order_header, category_rows or [])]
     notice_header = (
@@ -180,6 +181,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "From trusted flaggers",
         "Items",
         "Median h to action",
+        "Median h to action (trusted flaggers)",
         "Actions (law)",
         "Actions (terms)",
         "Automated",

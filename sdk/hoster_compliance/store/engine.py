@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .tables import SCHEMA_VERSION, chain_head, metadata, schema_info
+from ..errors import ConfigError
 
 GENESIS_HASH = "0" * 64
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -28,9 +28,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):
+        busy_ms = sqlite_busy_timeout_ms(url)
         engine = sa.create_engine(
             url,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            connect_args={"timeout": busy_ms / 1000, "check_same_thread": False},
             **kwargs,
         )
 
@@ -39,7 +40,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute(f"PRAGMA busy_timeout={busy_ms}")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
@@ -56,11 +57,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, **kwargs)
 
 
+def sqlite_busy_timeout_ms(url: str) -> int:
+    """How long a SQLite writer waits for the lock before the store answers 503: the URL's
+    ``?timeout=SECONDS`` (as Python's sqlite3 names it), else 30 s."""
+    value = sa.engine.make_url(url).query.get("timeout")
+    if isinstance(value, tuple):
+        value = value[-1]
+    if value is None:
+        return SQLITE_BUSY_TIMEOUT_MS
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError("database_url", "timeout= must be a number of seconds") from None
+    if not 0 <= seconds <= 3600:
+        raise ConfigError("database_url", "timeout= must be between 0 and 3600 seconds")
+    return int(seconds * 1000)
+
+
 def init_schema(engine: Engine) -> None:
-    """Create the tables if they are missing and record the schema version (idempotent)."""
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        if conn.execute(sa.select(schema_info.c.version)).first() is None:
-            conn.execute(schema_info.insert().values(id=1, version=SCHEMA_VERSION))
-        if conn.execute(sa.select(chain_head.c.id)).first() is None:
-            conn.execute(chain_head.insert().values(id=1, hash=GENESIS_HASH, event_id=None))
+    """Create the schema, or migrate it to this code's version, under a lock (idempotent; safe
+    from several processes at once). Raises ``migrations.SchemaTooNew`` for a newer database."""
+    from .migrations import migrate
+
+    migrate(engine)

@@ -57,10 +57,14 @@ orders = Table(
     Column("withdrawn_reason", Text),
     Column("items_total", Integer, nullable=False),
     Column("items_resolved", Integer, nullable=False, default=0),
+    # Automation hooks (automation.py): pending until the handlers have run once, after commit.
+    Column("automation_state", String(16)),  # pending | done
+    Column("automation_lease_until", BigInteger),
     UniqueConstraint("issuer_id", "order_id", name="uq_orders_issuer_order"),
 )
 Index("ix_orders_received_at", orders.c.received_at)
 Index("ix_orders_status_deadline", orders.c.status, orders.c.deadline)
+Index("ix_orders_automation", orders.c.automation_state)
 
 items = Table(
     "items",

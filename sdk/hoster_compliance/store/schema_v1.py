@@ -1,0 +1,142 @@
+"""The first released schema (version 1), frozen: never edit this file.
+
+Migration steps start from here; ``tests/sdk/test_migrations.py`` builds a version-1 database
+from it, fills it, migrates it and compares the result with ``tables.py``. A copy of
+``tables.py`` as released with ``SCHEMA_VERSION = 1``."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+VERSION = 1
+
+
+def metadata_v1() -> MetaData:
+    """A fresh ``MetaData`` holding the version-1 tables."""
+    metadata = MetaData()
+    Table(
+        "schema_info",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("version", Integer, nullable=False),
+    )
+
+    orders = Table(
+        "orders",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("issuer_id", String(128), nullable=False),
+        Column("order_id", String(128), nullable=False),
+        Column("kind", String(16), nullable=False),  # order | notice
+        Column("regime", String(32), nullable=False),
+        Column("category", String(128), nullable=False),
+        Column("subcategory", String(128)),
+        Column("subcategory_other", Text),
+        Column("issuer_member_state", String(8), nullable=False),
+        Column("trusted_flagger", Boolean, nullable=False, default=False),
+        Column("confidential", Boolean, nullable=False, default=False),
+        Column("preserve_for_days", Integer),
+        Column("issued_at", BigInteger, nullable=False),
+        Column("deadline", BigInteger),  # null: no deadline (regime OTHER, none given)
+        Column("data", Text, nullable=False),  # canonical JSON of the order's `data`, as received
+        Column("status", String(16), nullable=False),  # open | completed | withdrawn
+        Column("received_at", BigInteger, nullable=False),
+        Column("acknowledged_at", BigInteger),
+        Column("completed_at", BigInteger),  # when the last item got its action
+        Column("effect_given_at", BigInteger),
+        Column("withdrawn_at", BigInteger),
+        Column("withdrawn_reason", Text),
+        Column("items_total", Integer, nullable=False),
+        Column("items_resolved", Integer, nullable=False, default=0),
+        # Automation hooks (automation.py): pending until the handlers have run once, after commit.
+        Column("automation_state", String(16)),  # pending | done
+        Column("automation_lease_until", BigInteger),
+        UniqueConstraint("issuer_id", "order_id", name="uq_orders_issuer_order"),
+    )
+    Index("ix_orders_received_at", orders.c.received_at)
+    Index("ix_orders_status_deadline", orders.c.status, orders.c.deadline)
+    Index("ix_orders_automation", orders.c.automation_state)
+
+    Table(
+        "items",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("order_pk", Integer, ForeignKey("orders.id"), nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("item_id", String(128), nullable=False),
+        Column("url", Text, nullable=False),
+        Column("content_hash_algorithm", String(16)),
+        Column("content_hash_value", String(256)),
+        Column("note", Text),
+        Column("action", String(16)),  # null until acted on
+        Column("acted_at", BigInteger),
+        Column("reason", Text),
+        Column("basis", String(8)),  # law | terms
+        Column("automated", Boolean),
+        Column("effect_given", Boolean),
+        Column("preserve_until", BigInteger),
+        Column("actor", String(200)),
+        UniqueConstraint("order_pk", "item_id", name="uq_items_order_item"),
+    )
+
+    deliveries = Table(
+        "deliveries",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("order_pk", Integer, ForeignKey("orders.id"), nullable=False),
+        Column("issuer_id", String(128), nullable=False),
+        Column("order_id", String(128), nullable=False),
+        Column("type", String(32), nullable=False),  # order.acknowledged | order.outcome
+        Column("path", Text, nullable=False),  # appended to the issuer's configured api_base
+        Column("webhook_id", String(64), nullable=False, unique=True),
+        Column("body", Text, nullable=False),  # the exact JSON sent on every attempt
+        Column("state", String(16), nullable=False),  # pending | delivered | failed
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("created_at", BigInteger, nullable=False),
+        Column("next_attempt_at", BigInteger),
+        Column("lease_until", BigInteger),  # a worker's claim; expired leases are taken over
+        Column("lease_owner", String(64)),
+        Column("last_status", Integer),
+        Column("last_error", Text),
+        Column("delivered_at", BigInteger),
+        Column("give_up_at", BigInteger, nullable=False),
+    )
+    Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
+    Index("ix_deliveries_order", deliveries.c.order_pk)
+
+    events = Table(
+        "events",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("order_pk", Integer),  # null for events about no single order
+        Column("at", BigInteger, nullable=False),
+        Column("type", String(48), nullable=False),
+        Column("actor", String(200), nullable=False),
+        Column("detail", Text, nullable=False),  # canonical JSON
+        Column("prev_hash", String(64), nullable=False),
+        Column("hash", String(64), nullable=False),
+    )
+    Index("ix_events_order", events.c.order_pk)
+
+    # One row holding the hash of the newest event: appending locks it, which serialises the chain
+    # on PostgreSQL (SQLite's BEGIN IMMEDIATE serialises writers already).
+    Table(
+        "chain_head",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("hash", String(64), nullable=False),
+        Column("event_id", Integer),
+    )
+    return metadata
