@@ -97,3 +97,23 @@ def act_on_item(issuer_id: str, order_id: str, item_id: str) -> Response:
 @token_required
 def act_on_order(issuer_id: str, order_id: str) -> Response:
     return _json(200, _service().act(issuer_id, order_id, None, _json_body(), actor=g.actor))
+
+
+@bp.get("/v1/reports/transparency")
+@token_required
+def transparency_report() -> Response:
+    """The DSA Art. 15 report as JSON (PROTOCOL 8) for ``start``..``end`` (dates, inclusive)."""
+    from datetime import date
+
+    from hoster_compliance.errors import InvalidQuery
+    from hoster_compliance.report import build_report
+
+    try:
+        start = date.fromisoformat(request.args.get("start", ""))
+        end = date.fromisoformat(request.args.get("end", ""))
+    except ValueError as exc:
+        raise InvalidQuery("start and end are required dates (YYYY-MM-DD).") from exc
+    if end < start:
+        raise InvalidQuery("end must not be before start.")
+    service = _service()
+    return _json(200, build_report(service.engine, start, end, now=service.clock()))

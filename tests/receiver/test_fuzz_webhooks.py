@@ -1,0 +1,312 @@
+"""Fuzzing POST /v1/webhooks/<issuer_id> (PROTOCOL 2.3: "no input ever produces a 500"):
+random bodies and headers, correctly signed random bytes and JSON, and near-valid orders (a valid
+``order.created``, signed, whose data hypothesis mutates). Every answer must be a 2xx of the
+PROTOCOL shape or an error body with a PROTOCOL code and its status; never a 5xx.
+
+CI runs a bounded share (``HC_FUZZ_EXAMPLES``, default 200 examples per test and database). A
+longer run by hand::
+
+    HC_FUZZ_EXAMPLES=20000 python -m pytest tests/receiver/test_fuzz_webhooks.py -q
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hoster_compliance.errors import ComplianceError
+from hoster_compliance.issuer import IssuerSender
+from tests.conftest import ISSUER_SECRET, FakeClock, order_data
+
+EXAMPLES = int(os.environ.get("HC_FUZZ_EXAMPLES", "200"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    # The app and its database are function-scoped fixtures shared by every example on purpose:
+    # state that accumulates (stored orders, duplicates, conflicts) is part of what is fuzzed.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                           HealthCheck.data_too_large],
+)
+
+#: Every error code of PROTOCOL 2.3 and 7.3 with its status.
+PROTOCOL_ERRORS: dict[str, int] = {
+    "unknown_issuer": 404, "unsupported_media_type": 415, "payload_too_large": 413,
+    "missing_signature": 401, "invalid_signature": 401, "timestamp_out_of_tolerance": 401,
+    "invalid_json": 400, "invalid_payload": 400, "unknown_type": 400, "unknown_order": 404,
+    "conflict": 409, "unavailable": 503, "unauthorized": 401, "invalid_query": 400,
+    "unknown_item": 404, "unknown_delivery": 404, "order_withdrawn": 409,
+}
+WEBHOOK_ANSWER_KEYS = {"order_id", "status", "received_at", "deadline", "duplicate"}
+
+
+def check_error_body(status: int, body: Any) -> None:
+    """An error body of PROTOCOL 2.3 with a PROTOCOL code that belongs to ``status``."""
+    assert isinstance(body, dict), body
+    assert body.get("error") in PROTOCOL_ERRORS, body
+    assert PROTOCOL_ERRORS[body["error"]] == status, (status, body)
+    assert isinstance(body.get("message"), str) and body["message"], body
+    assert set(body) <= {"error", "message", "fields"}, body
+    if "fields" in body:
+        assert isinstance(body["fields"], dict) and body["fields"], body
+    assert "Traceback" not in json.dumps(body)
+
+
+def check_webhook_answer(response: Any) -> None:
+    """Never a 5xx (a 503 is storage, not input); JSON of the shape PROTOCOL 2.3 fixes."""
+    assert response.status_code < 500, (response.status_code, response.get_data(as_text=True))
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert ISSUER_SECRET not in response.get_data(as_text=True)
+    if response.status_code >= 400:
+        check_error_body(response.status_code, body)
+    elif response.status_code == 201:
+        assert set(body) == WEBHOOK_ANSWER_KEYS and body["duplicate"] is False, body
+        assert body["status"] == "open"
+    else:
+        assert response.status_code == 200, response.status_code
+        if set(body) == {"order_id", "status"}:
+            assert body["status"] == "withdrawn"
+        else:
+            assert set(body) == WEBHOOK_ANSWER_KEYS and body["duplicate"] is True, body
+            assert body["status"] in ("open", "completed", "withdrawn")
+
+
+def sign(clock: FakeClock, body: bytes, msg_id: str = "msg_fuzz") -> dict[str, str]:
+    sender = IssuerSender("http://unused", "nl-atkm", ISSUER_SECRET, clock=clock.timestamp)
+    try:
+        return sender.headers_for(body, msg_id=msg_id)
+    finally:
+        sender.close()
+
+
+# -- strategies ------------------------------------------------------------------------------
+
+class Raw:
+    """JSON text put into a document as is (nesting deeper than ``json.dumps`` can write)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def dumps(doc: Any) -> bytes:
+    """``json.dumps`` with ``Raw`` values spliced in; lone surrogates stay ``\\udXXX``."""
+    raws: list[str] = []
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, Raw):
+            raws.append(value.text)
+            return f"@@raw{len(raws) - 1}@@"
+        if isinstance(value, dict):
+            return {key: swap(child) for key, child in value.items()}
+        if isinstance(value, list):
+            return [swap(child) for child in value]
+        return value
+
+    text = json.dumps(swap(doc))
+    for index, raw in enumerate(raws):
+        text = text.replace(f'"@@raw{index}@@"', raw, 1)
+    return text.encode("utf-8")
+
+
+odd_text = st.one_of(
+    st.text(),
+    st.text(st.characters(codec="utf-8"), min_size=1),  # includes NUL, controls, astral planes
+    st.sampled_from(["", " ", "\x00", "a\x00b", "\ud800", "x\udfff", "\ufeff", "\u202e",
+                     "ord-1\n", "é" * 3, "0" * 5000, "https://", "http://[::1", "2026-02-30T00:00:00Z",
+                     "2026-11-22T09:00:00", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00",
+                     "NaN", "true", "null", "KEYWORD_OTHER"]),
+    st.integers(1, 300_000).map(lambda n: "x" * n),
+)
+deep = st.integers(2, 5000).flatmap(
+    lambda n: st.sampled_from([Raw("[" * n + "]" * n), Raw('{"a":' * n + "1" + "}" * n)])
+)
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False), odd_text,
+    st.sampled_from([Raw("1e400"), Raw("-1e400"), Raw("1" * 5000), Raw("-0"), Raw("1.0")]),
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(odd_text, children,
+                                                                      max_size=5),
+    max_leaves=20,
+) | deep
+
+ORDER_KEYS = sorted({*order_data(), "regime", "subcategory", "subcategory_other", "deadline",
+                     "territorial_scope", "redress", "confidential", "preserve_for_days",
+                     "trusted_flagger", "issuer_member_state"})
+ITEM_KEYS = ["item_id", "url", "content_hash", "note"]
+GOOD_VALUES: dict[str, list[Any]] = {
+    "kind": ["order", "notice"], "regime": ["EU_TCO", "NL_ATKM", "OTHER", "nl_atkm"],
+    "subcategory": ["KEYWORD_OTHER", "KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL", "KEYWORD_HATE_SPEECH"],
+    "subcategory_other": ["described", " "], "deadline": ["2026-11-22T10:00:00+01:00"],
+    "territorial_scope": [["NL"], ["EU"], ["EU", "NL"], ["GR"], []],
+    "confidential": [True, False, 1, "true"], "preserve_for_days": [0, 180, 3650, 3651, -1, 1.0],
+    "trusted_flagger": [True, False], "issuer_member_state": ["NL", "EL", "GR"],
+    "content_hash": [{"algorithm": "sha256", "value": "ab" * 32},
+                     {"algorithm": "md5", "value": "AB" * 16},
+                     {"algorithm": "sha1", "value": "z" * 40}],
+    "order_id": ["ord-1", "ord-2", "a" * 128, "a" * 129, "ord 1", "ord/1"],
+    "issued_at": ["2026-11-22T09:05:00Z", "2026-11-22T09:05:01Z", "2026-11-22T09:00:00+14:00"],
+}
+
+
+def mutation(keys: list[str]) -> st.SearchStrategy[Callable[[dict[str, Any]], None]]:
+    """One change to a dict: drop a key, set a key (known or new) to a good or odd value."""
+    key = st.sampled_from(keys) | odd_text
+    value = st.one_of(
+        json_values,
+        key.flatmap(lambda k: st.sampled_from(GOOD_VALUES.get(k, [None]))),
+    )
+
+    def drop(k: str) -> Callable[[dict[str, Any]], None]:
+        return lambda d: d.pop(k, None)
+
+    def put(k: str, v: Any) -> Callable[[dict[str, Any]], None]:
+        return lambda d: d.__setitem__(k, v)
+
+    return st.one_of(
+        key.map(drop),
+        st.builds(put, key, value),
+        st.builds(lambda k, v: put(k, GOOD_VALUES.get(k, [v])[0]), st.sampled_from(keys),
+                  json_values),
+    )
+
+
+@st.composite
+def near_valid_orders(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid order's data with a few mutations at the top, in an item or in its items list."""
+    data = order_data(draw(st.sampled_from(["ord-1", "ord-2", "ord-3"])))
+    for change in draw(st.lists(mutation(ORDER_KEYS), max_size=4)):
+        change(data)
+    items = data.get("items")
+    if isinstance(items, list) and items and isinstance(items[0], dict):
+        for change in draw(st.lists(mutation(ITEM_KEYS), max_size=3)):
+            change(items[draw(st.integers(0, len(items) - 1))])
+        how_many = draw(st.sampled_from([None, 0, 3, 1001]))
+        if how_many is not None:
+            data["items"] = [{"item_id": f"i{n % 999}", "url": f"https://h.example/{n}"}
+                             for n in range(how_many)]
+    return data
+
+
+envelopes = st.builds(
+    lambda type_, timestamp, data, extra: {"type": type_, "timestamp": timestamp, "data": data,
+                                           **extra},
+    st.sampled_from(["order.created"] * 4 + ["order.withdrawn", "order.deleted", ""]),
+    st.sampled_from(["2026-11-22T08:59:00Z"]) | odd_text,
+    near_valid_orders(),
+    st.sampled_from([{}] * 8 + [{"x": 1}]),
+)
+header_values = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=80)
+content_types = st.sampled_from([
+    None, "application/json", "application/json; charset=utf-8", "application/JSON",
+    "application/json; charset=latin-1", "application/json;charset=\"UTF-8\"", "text/json",
+    "application/jsonx", "multipart/form-data; boundary=x", "",
+])
+
+
+# -- tests -----------------------------------------------------------------------------------
+
+@FUZZ
+@given(
+    issuer=st.sampled_from(["nl-atkm", "offlimits"]) | odd_text,
+    body=st.binary(max_size=2000),
+    content_type=content_types,
+    headers=st.dictionaries(
+        st.sampled_from(["webhook-id", "webhook-timestamp", "webhook-signature",
+                         "Webhook-Signature", "X-Other"]),
+        header_values, max_size=4),
+)
+def test_random_requests_never_fail(
+    client: Any, issuer: str, body: bytes, content_type: str | None, headers: dict[str, str]
+) -> None:
+    if content_type is not None:
+        headers = {**headers, "Content-Type": content_type}
+    response = client.post(f"/v1/webhooks/{quote(issuer, safe='')}", data=body, headers=headers)
+    if response.status_code == 404 and response.json["error"] == "not_found":
+        assert "/" in issuer or issuer in ("", ".", "..")  # not our route at all
+        return
+    check_webhook_answer(response)
+    assert response.status_code not in (200, 201)
+
+
+@FUZZ
+@given(body=st.binary(max_size=4000) | st.binary(min_size=1_048_570, max_size=1_048_580),
+       content_type=content_types)
+def test_signed_random_bytes_never_fail(
+    client: Any, clock: FakeClock, body: bytes, content_type: str | None
+) -> None:
+    headers = sign(clock, body)
+    if content_type is None:
+        headers.pop("Content-Type")
+    else:
+        headers["Content-Type"] = content_type
+    response = client.post("/v1/webhooks/nl-atkm", data=body, headers=headers)
+    check_webhook_answer(response)
+    assert response.status_code not in (200, 201)
+
+
+@FUZZ
+@given(doc=json_values)
+def test_signed_random_json_never_fails(client: Any, clock: FakeClock, doc: Any) -> None:
+    body = dumps(doc)
+    response = client.post("/v1/webhooks/nl-atkm", data=body, headers=sign(clock, body))
+    check_webhook_answer(response)
+
+
+@FUZZ
+@given(doc=envelopes, msg=st.sampled_from(["msg_a", "msg_b"]))
+def test_signed_near_valid_orders_never_fail(
+    client: Any, clock: FakeClock, doc: dict[str, Any], msg: str
+) -> None:
+    body = dumps(doc)
+    response = client.post("/v1/webhooks/nl-atkm", data=body, headers=sign(clock, body, msg))
+    check_webhook_answer(response)
+    if response.status_code in (200, 201):
+        assert response.json["order_id"] == doc["data"]["order_id"]
+
+
+@FUZZ
+@given(data=near_valid_orders())
+def test_near_valid_order_then_withdrawal_then_redelivery(
+    client: Any, clock: FakeClock, data: dict[str, Any]
+) -> None:
+    """The life of one order: created (or rejected), withdrawn, redelivered; all in PROTOCOL."""
+    order_id = data.get("order_id")
+    for doc in (
+        {"type": "order.created", "timestamp": "2026-11-22T08:59:00Z", "data": data},
+        {"type": "order.withdrawn", "timestamp": "2026-11-22T08:59:00Z",
+         "data": {"order_id": order_id}},
+        {"type": "order.created", "timestamp": "2026-11-22T08:59:00Z", "data": data},
+    ):
+        body = dumps(doc)
+        check_webhook_answer(client.post("/v1/webhooks/nl-atkm", data=body,
+                                         headers=sign(clock, body)))
+
+
+def test_an_unmutated_order_passes_the_checks(client: Any, clock: FakeClock) -> None:
+    """The checks above are not vacuous: the valid starting point is accepted, then duplicate."""
+    doc = {"type": "order.created", "timestamp": "2026-11-22T08:59:00Z", "data": order_data()}
+    body = dumps(doc)
+    first = client.post("/v1/webhooks/nl-atkm", data=body, headers=sign(clock, body))
+    again = client.post("/v1/webhooks/nl-atkm", data=body, headers=sign(clock, body))
+    check_webhook_answer(first)
+    check_webhook_answer(again)
+    assert (first.status_code, again.status_code) == (201, 200)
+
+
+def test_protocol_codes_match_the_sdk_errors() -> None:
+    """The code table used here is the SDK's own (no code or status drifted)."""
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(s for c in cls.__subclasses__() for s in subclasses(c))]
+
+    sdk = {c.code: c.status for c in subclasses(ComplianceError)
+           if c.code not in ("error", "bad_configuration", "delivery_error")}
+    assert sdk == PROTOCOL_ERRORS
