@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .engine import GENESIS_HASH
+from .orders import inserted_id
 from .tables import chain_head, events
 
 
@@ -53,16 +54,16 @@ def append_event(
     digest = event_hash(
         head, order_pk=order_pk, at=at, type=type, actor=actor, detail=detail_text
     )
-    event_id = conn.execute(
+    event_id = inserted_id(conn.execute(
         events.insert().values(
             order_pk=order_pk, at=at, type=type, actor=actor, detail=detail_text,
             prev_hash=head, hash=digest,
         )
-    ).inserted_primary_key[0]
+    ))
     conn.execute(
         chain_head.update().where(chain_head.c.id == 1).values(hash=digest, event_id=event_id)
     )
-    return int(event_id)
+    return event_id
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,18 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection, CursorResult, Row
 
 from .tables import deliveries, items, orders
 
 DELIVERY_GIVE_UP_MICROS = 72 * 3600 * 1_000_000
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the row an INSERT just wrote."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def find_order(conn: Connection, issuer_id: str, order_id: str) -> Row[Any] | None:
@@ -22,7 +29,7 @@ def find_order(conn: Connection, issuer_id: str, order_id: str) -> Row[Any] | No
 
 def insert_order(conn: Connection, values: dict[str, Any], item_rows: list[dict[str, Any]]) -> int:
     """Insert one order and its items; returns the order's primary key."""
-    order_pk = int(conn.execute(orders.insert().values(**values)).inserted_primary_key[0])
+    order_pk = inserted_id(conn.execute(orders.insert().values(**values)))
     conn.execute(
         items.insert(),
         [dict(row, order_pk=order_pk, position=i) for i, row in enumerate(item_rows)],
@@ -64,7 +71,7 @@ def enqueue_delivery(
     now: int,
 ) -> int:
     """Queue a callback in the caller's transaction (the outbox): due at once."""
-    return int(
+    return inserted_id(
         conn.execute(
             deliveries.insert().values(
                 order_pk=order_pk, issuer_id=issuer_id, order_id=order_id, type=type, path=path,
@@ -73,5 +80,5 @@ def enqueue_delivery(
                 state="pending", attempts=0, created_at=now, next_attempt_at=now,
                 give_up_at=now + DELIVERY_GIVE_UP_MICROS,
             )
-        ).inserted_primary_key[0]
+        )
     )
