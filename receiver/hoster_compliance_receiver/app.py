@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from hoster_compliance.automation import Handler
 from hoster_compliance.config import Config
 from hoster_compliance.errors import ComplianceError, StorageUnavailable
-from hoster_compliance.service import ComplianceService, error_result
+from hoster_compliance.service import ComplianceService, error_result, storage_unavailable
 from hoster_compliance.timeutil import Clock, utcnow
 
 from . import openapi, operator, webhooks
@@ -72,9 +72,7 @@ def create_app(
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        from sqlalchemy.exc import OperationalError
-
-        if isinstance(exc, OperationalError):
+        if storage_unavailable(exc):
             return _compliance_error(StorageUnavailable("Storage is unavailable; retry later."))
         log.exception("unexpected error")  # the traceback goes to the log, never to the caller
         return json_response(500, {"error": "internal", "message": "Internal error; logged."})

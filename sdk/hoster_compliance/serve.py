@@ -1,11 +1,89 @@
 """Running the receiver under gunicorn (a production WSGI server). The Flask app, its database
-connections and its delivery worker are created in each worker process after the fork."""
+connections and its delivery worker are created in each worker process after the fork.
+
+A worker process never touches the database while it boots: ``serve`` created or migrated the
+schema once before forking, and gunicorn halts the whole server when a worker fails to boot,
+so a worker respawned during a database outage must come up and answer 503 until the database
+is back, not take the server down."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .config import Config
+
+
+def gunicorn_settings(host: str, port: int, processes: int, threads: int) -> dict[str, Any]:
+    """The gunicorn configuration ``serve`` uses (the benchmarks serve their baseline app with
+    exactly these settings)."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": processes,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": "info",
+        "preload_app": False,  # one app, engine and worker per process, after fork
+        # gunicorn >= 24's control socket has one default path per user: several receivers on
+        # one machine would take it from each other. Not needed; off.
+        "control_socket_disable": True,
+    }
+
+
+def run_wsgi(
+    factory: Callable[[], Any], *, host: str, port: int, processes: int = 1, threads: int = 8,
+    **overrides: Any,
+) -> None:
+    """Serve the WSGI app that ``factory()`` builds in each worker process, until SIGTERM/SIGINT.
+    ``overrides`` replace single gunicorn settings."""
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError as exc:  # the receiver extra is not installed
+        raise SystemExit(
+            "hoster-compliance: serve needs the receiver extra: "
+            "pip install 'hoster-compliance[receiver]'"
+        ) from exc
+
+    settings = {**gunicorn_settings(host, port, processes, threads), **overrides}
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in settings.items():
+                if key in self.cfg.settings:  # older gunicorn lacks some settings
+                    self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return factory()
+
+    _Server().run()
+
+
+def build_app(config: Config, *, with_worker: bool) -> Any:
+    """The receiver app of one worker process, with its delivery worker when asked; the schema
+    is not created here (``serve`` did it before forking), so booting needs no database."""
+    try:
+        from hoster_compliance_receiver import create_app
+        from hoster_compliance_receiver.worker import InProcessWorker
+    except ImportError as exc:
+        raise SystemExit(
+            "hoster-compliance: serve needs the receiver extra: "
+            "pip install 'hoster-compliance[receiver]'"
+        ) from exc
+    from .service import ComplianceService
+
+    worker = InProcessWorker() if with_worker else None
+    service = ComplianceService(
+        config, notify=worker.wake if worker is not None else None, create_schema=False
+    )
+    if worker is not None:
+        worker.start(service)
+    app = create_app(config, service=service)
+    app.extensions["hoster_compliance_worker"] = worker
+    return app
 
 
 def run_server(
@@ -13,34 +91,5 @@ def run_server(
     with_worker: bool = True,
 ) -> None:
     """Serve until stopped (SIGTERM/SIGINT)."""
-    try:
-        from gunicorn.app.base import BaseApplication
-
-        from hoster_compliance_receiver import create_app
-    except ImportError as exc:  # the receiver extra is not installed
-        raise SystemExit(
-            "hoster-compliance: serve needs the receiver extra: "
-            "pip install 'hoster-compliance[receiver]'"
-        ) from exc
-
-    class _Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            settings = {
-                "bind": f"{host}:{port}",
-                "workers": processes,
-                "worker_class": "gthread",
-                "threads": threads,
-                "timeout": 60,
-                "graceful_timeout": 10,
-                "accesslog": "-",
-                "errorlog": "-",
-                "loglevel": "info",
-                "preload_app": False,  # one app, engine and worker per process, after fork
-            }
-            for key, value in settings.items():
-                self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            return create_app(config, start_worker=with_worker)
-
-    _Server().run()
+    run_wsgi(lambda: build_app(config, with_worker=with_worker), host=host, port=port,
+             processes=processes, threads=threads)

@@ -37,6 +37,15 @@ class HttpResult:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def storage_unavailable(exc: BaseException) -> bool:
+    """True for database errors that mean "not reachable right now" (answer 503, retry later)
+    rather than a bug: lost or refused connections, locks held too long, a database that is
+    shutting down."""
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
 def error_result(exc: ComplianceError) -> HttpResult:
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status == 503 else {}
     return HttpResult(exc.status, exc.to_body(), headers)
@@ -94,10 +103,8 @@ class ComplianceService:
                 return status, payload
             loaded = schemas.load_order_withdrawn(data)
             return intake.withdraw_order(self.engine, issuer, loaded, now)
-        except sa.exc.OperationalError as exc:
-            raise StorageUnavailable("Storage is unavailable; retry later.") from exc
-        except sa.exc.DBAPIError as exc:
-            if exc.connection_invalidated:
+        except sa.exc.SQLAlchemyError as exc:
+            if storage_unavailable(exc):
                 raise StorageUnavailable("Storage is unavailable; retry later.") from exc
             raise
 

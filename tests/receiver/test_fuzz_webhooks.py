@@ -216,7 +216,8 @@ content_types = st.sampled_from([
 
 @FUZZ
 @given(
-    issuer=st.sampled_from(["nl-atkm", "offlimits"]) | odd_text,
+    # A "/" (even as %2F) or an empty id leaves this route: not what is fuzzed here.
+    issuer=st.sampled_from(["nl-atkm", "offlimits"]) | odd_text.filter(lambda s: s and "/" not in s),
     body=st.binary(max_size=2000),
     content_type=content_types,
     headers=st.dictionaries(
@@ -229,17 +230,16 @@ def test_random_requests_never_fail(
 ) -> None:
     if content_type is not None:
         headers = {**headers, "Content-Type": content_type}
-    response = client.post("/v1/webhooks/" + quote(issuer.encode("utf-8", "surrogatepass"), safe=""),
-                           data=body, headers=headers)
-    if response.status_code == 404 and response.json["error"] == "not_found":
-        assert "/" in issuer or issuer in ("", ".", "..")  # not our route at all
-        return
+    path = quote(issuer.encode("utf-8", "surrogatepass"), safe="")
+    response = client.post(f"/v1/webhooks/{path}", data=body, headers=headers)
     check_webhook_answer(response)
     assert response.status_code not in (200, 201)
 
 
 @FUZZ
-@given(body=st.binary(max_size=4000) | st.binary(min_size=1_048_570, max_size=1_048_580),
+@given(body=st.binary(max_size=4000) | st.builds(  # around the 1 MiB limit, drawn cheaply
+    lambda head, size: (head * (size // max(len(head), 1) + 1))[:size],
+    st.binary(min_size=1, max_size=8), st.integers(1_048_570, 1_048_580)),
        content_type=content_types)
 def test_signed_random_bytes_never_fail(
     client: Any, clock: FakeClock, body: bytes, content_type: str | None

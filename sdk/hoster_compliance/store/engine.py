@@ -12,6 +12,7 @@ from ..errors import ConfigError
 
 GENESIS_HASH = "0" * 64
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_SECONDS = 10
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -24,6 +25,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     SQLite: every transaction begins with ``BEGIN IMMEDIATE`` so a read-then-write never fails
     half-way on a lock upgrade; WAL lets readers run beside the writer; ``busy_timeout`` makes
     writers queue instead of failing; ``synchronous=FULL`` so a commit survives power loss.
+    PostgreSQL: connections are checked before use (a restarted server costs no request) and
+    time out after 10 s unless the URL sets ``connect_timeout``.
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
@@ -54,6 +57,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if "connect_timeout" not in sa.engine.make_url(url).query:
+        # A database host that stops answering must not hang every request for the kernel's
+        # TCP timeout (minutes): the request fails after this and is answered 503.
+        connect_args = dict(kwargs.pop("connect_args", None) or {})
+        connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_SECONDS)
+        kwargs["connect_args"] = connect_args
     return sa.create_engine(url, **kwargs)
 
 

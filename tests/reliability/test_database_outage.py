@@ -1,0 +1,107 @@
+"""The database becomes unavailable under a running receiver: the webhook answers 503 with
+Retry-After (never 500), and once the database is back the same receiver, not restarted,
+stores orders again and its delivery worker sends the acknowledgements.
+
+PostgreSQL: connections to a dedicated database are forbidden (ALTER DATABASE ...
+ALLOW_CONNECTIONS false) and its backends terminated, as in a failover or a restart of the
+server. SQLite: another process holds the write lock longer than the database_url's
+``?timeout=`` (an exclusive backup, a stuck writer): SQLite's own form of unavailability."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from hoster_compliance.issuer import CallbackServer, IssuerSender, new_message_id
+from tests.conftest import ISSUER_SECRET, order_data
+
+from .helpers import AUTH, Receiver, free_port, pg_admin, write_config
+
+pytestmark = pytest.mark.reliability
+
+
+@contextmanager
+def outage(db_url: str) -> Iterator[None]:
+    if db_url.startswith("sqlite"):
+        path = db_url.removeprefix("sqlite:///").partition("?")[0]
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    name = db_url.rsplit("/", 1)[1]
+    admin = pg_admin()
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+            ), {"name": name})
+        try:
+            yield
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+    finally:
+        admin.dispose()
+
+
+def acked(issuer: CallbackServer) -> set[str]:
+    return {r.payload["data"]["order_id"] for r in issuer.received
+            if r.verified and r.status == 200}
+
+
+def assert_unavailable(response: requests.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "unavailable"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_receiver_answers_503_while_the_database_is_away_and_recovers_by_itself(
+    rel_db: str, tmp_path: Path
+) -> None:
+    sqlite = rel_db.startswith("sqlite")
+    db_url = rel_db + "?timeout=0.5" if sqlite else rel_db
+    with CallbackServer(ISSUER_SECRET) as issuer:
+        config = write_config(tmp_path / "hc.toml", db_url, issuer.url,
+                              callback_timeout_seconds=5)
+        with Receiver(config, free_port(), tmp_path / "receiver.log", threads=4) as receiver, \
+                IssuerSender(receiver.url, "nl-atkm", ISSUER_SECRET) as sender:
+            assert sender.send_order(order_data("before")).status_code == 201
+            issuer.wait_for(lambda _: "before" in acked(issuer), timeout=10)
+            during, msg_id = order_data("during"), new_message_id()
+
+            with outage(rel_db):
+                for _ in range(3):  # the issuer retries; each answer is the same
+                    assert_unavailable(sender.send_order(during, msg_id=msg_id))
+                act = requests.post(f"{receiver.url}/v1/orders/nl-atkm/before/action",
+                                    json={"action": "removed"}, headers=AUTH, timeout=10)
+                assert_unavailable(act)
+                health = requests.get(receiver.url + "/healthz", timeout=10)
+                listing = requests.get(receiver.url + "/v1/orders", headers=AUTH, timeout=10)
+                if sqlite:  # readers are not blocked by a writer's lock (WAL)
+                    assert (health.status_code, listing.status_code) == (200, 200)
+                else:
+                    assert health.status_code == 503
+                    assert_unavailable(listing)
+
+            # Back: the same processes recover on the next request, no restart.
+            assert sender.send_order(during, msg_id=msg_id).status_code == 201
+            assert requests.get(receiver.url + "/healthz", timeout=10).status_code == 200
+            act = requests.post(f"{receiver.url}/v1/orders/nl-atkm/before/action",
+                                json={"action": "removed"}, headers=AUTH, timeout=10)
+            assert act.status_code == 200, act.text
+            issuer.wait_for(lambda _: "during" in acked(issuer), timeout=15)
+            log = receiver.log_tail(100_000)
+    # The access log shows every answer: none was a 500.
+    assert not re.search(r'HTTP/1\.[01]" 5(?!03)\d\d ', log), log
