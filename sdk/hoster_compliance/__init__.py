@@ -1,3 +1,33 @@
-"""hoster-compliance: receive, act on and report removal orders and notices."""
+"""hoster-compliance: receive, act on and report removal orders and notices.
+
+The public API is what this module re-exports; everything else is private and may change."""
+
+from .automation import AutomationContext, AutomationRunner
+from .config import Config, IssuerConfig, load_config
+from .errors import ComplianceError, ConfigError
+from .issuer import CallbackServer, IssuerSender, verify_callback
+from .outbox import DeliveryWorker
+from .service import ComplianceService, HttpResult
+from .signing import is_valid, new_secret, sign, verify
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "AutomationContext",
+    "AutomationRunner",
+    "CallbackServer",
+    "ComplianceError",
+    "ComplianceService",
+    "Config",
+    "ConfigError",
+    "DeliveryWorker",
+    "HttpResult",
+    "IssuerConfig",
+    "IssuerSender",
+    "is_valid",
+    "load_config",
+    "new_secret",
+    "sign",
+    "verify",
+    "verify_callback",
+]
