@@ -99,18 +99,19 @@ def store_order(
     now: datetime,
 ) -> Response:
     """Store a new order with its acknowledgement in one transaction, or recognise a redelivery."""
-    for attempt in range(2):
-        try:
-            with engine.begin() as conn:
-                existing = store.find_order(conn, issuer.id, loaded["order_id"])
-                if existing is not None:
-                    return _redelivery(conn, existing, data, now)
-                return _insert(conn, config, issuer, data, loaded, now)
-        except sa.exc.IntegrityError:
-            # A concurrent request stored the same order first (PostgreSQL); look again.
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    # Insert first: a new order (the common case) costs no lookup. The unique constraint on
+    # (issuer_id, order_id) turns a redelivery, or a concurrent twin, into an IntegrityError;
+    # then the second attempt looks the stored order up and compares.
+    try:
+        with engine.begin() as conn:
+            return _insert(conn, config, issuer, data, loaded, now)
+    except sa.exc.IntegrityError:
+        pass
+    with engine.begin() as conn:
+        existing = store.find_order(conn, issuer.id, loaded["order_id"])
+        if existing is None:  # pragma: no cover - the conflicting row cannot vanish
+            raise RuntimeError("order vanished after a unique-constraint conflict")
+        return _redelivery(conn, existing, data, now)
 
 
 def _redelivery(

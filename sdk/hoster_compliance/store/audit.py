@@ -33,6 +33,12 @@ def event_hash(
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
+# Built once, run with parameters (hot path: every state change appends an event).
+_LOCK_HEAD = sa.select(chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
+_INSERT_EVENT = events.insert()
+_UPDATE_HEAD = chain_head.update().where(chain_head.c.id == 1)
+
+
 def append_event(
     conn: Connection,
     *,
@@ -47,22 +53,16 @@ def append_event(
     The chain head row is locked (``FOR UPDATE``; SQLite writers are already serialised by
     ``BEGIN IMMEDIATE``) so concurrent writers append one after the other.
     """
-    head = conn.execute(
-        sa.select(chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
-    ).scalar_one()
+    head = conn.execute(_LOCK_HEAD).scalar_one()
     detail_text = canonical_json(detail or {})
     digest = event_hash(
         head, order_pk=order_pk, at=at, type=type, actor=actor, detail=detail_text
     )
-    event_id = inserted_id(conn.execute(
-        events.insert().values(
-            order_pk=order_pk, at=at, type=type, actor=actor, detail=detail_text,
-            prev_hash=head, hash=digest,
-        )
-    ))
-    conn.execute(
-        chain_head.update().where(chain_head.c.id == 1).values(hash=digest, event_id=event_id)
-    )
+    event_id = inserted_id(conn.execute(_INSERT_EVENT, {
+        "order_pk": order_pk, "at": at, "type": type, "actor": actor, "detail": detail_text,
+        "prev_hash": head, "hash": digest,
+    }))
+    conn.execute(_UPDATE_HEAD, {"hash": digest, "event_id": event_id})
     return event_id
 
 

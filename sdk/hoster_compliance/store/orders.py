@@ -21,17 +21,29 @@ def inserted_id(result: CursorResult[Any]) -> int:
     return int(key[0])
 
 
+# Statements built once and run with parameter dictionaries: SQLAlchemy then reuses their
+# compiled form instead of building and hashing a new statement per call (hot path: every
+# webhook runs these; see BENCHMARKS.md).
+_FIND_ORDER = sa.select(orders).where(
+    orders.c.issuer_id == sa.bindparam("p_issuer_id"),
+    orders.c.order_id == sa.bindparam("p_order_id"),
+)
+_INSERT_ORDER = orders.insert()
+_INSERT_ITEMS = items.insert()
+_INSERT_DELIVERY = deliveries.insert()
+
+
 def find_order(conn: Connection, issuer_id: str, order_id: str) -> Row[Any] | None:
     return conn.execute(
-        sa.select(orders).where(orders.c.issuer_id == issuer_id, orders.c.order_id == order_id)
+        _FIND_ORDER, {"p_issuer_id": issuer_id, "p_order_id": order_id}
     ).first()
 
 
 def insert_order(conn: Connection, values: dict[str, Any], item_rows: list[dict[str, Any]]) -> int:
     """Insert one order and its items; returns the order's primary key."""
-    order_pk = inserted_id(conn.execute(orders.insert().values(**values)))
+    order_pk = inserted_id(conn.execute(_INSERT_ORDER, values))
     conn.execute(
-        items.insert(),
+        _INSERT_ITEMS,
         [dict(row, order_pk=order_pk, position=i) for i, row in enumerate(item_rows)],
     )
     return order_pk
@@ -73,12 +85,13 @@ def enqueue_delivery(
     """Queue a callback in the caller's transaction (the outbox): due at once."""
     return inserted_id(
         conn.execute(
-            deliveries.insert().values(
-                order_pk=order_pk, issuer_id=issuer_id, order_id=order_id, type=type, path=path,
-                webhook_id=new_webhook_id(),
-                body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-                state="pending", attempts=0, created_at=now, next_attempt_at=now,
-                give_up_at=now + DELIVERY_GIVE_UP_MICROS,
-            )
+            _INSERT_DELIVERY,
+            {
+                "order_pk": order_pk, "issuer_id": issuer_id, "order_id": order_id,
+                "type": type, "path": path, "webhook_id": new_webhook_id(),
+                "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+                "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
+                "give_up_at": now + DELIVERY_GIVE_UP_MICROS,
+            },
         )
     )
