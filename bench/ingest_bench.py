@@ -387,6 +387,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", dest="json_out", default=None)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers on the way out
     info = machine()
     if "postgresql" in args.databases:
         info += f", PostgreSQL {postgres_version()}"

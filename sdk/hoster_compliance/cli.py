@@ -38,11 +38,12 @@ def _load(path: str) -> Config:
         fail(f"bad configuration: {exc.key}: {exc.problem}")
 
 
-def _service(config: Config) -> Any:
+def _service(config: Config, **engine_options: Any) -> Any:
     from .service import ComplianceService
 
     try:
-        service = ComplianceService(config)
+        engine = make_engine(config.database_url, **engine_options) if engine_options else None
+        service = ComplianceService(config, engine)
     except sa.exc.SQLAlchemyError as exc:
         fail(f"database_url: cannot open the database ({type(exc).__name__})")
     context = click.get_current_context(silent=True)
@@ -99,7 +100,8 @@ def worker(config_path: str, threads: int) -> None:
 
     config = _load(config_path)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    service = _service(config)
+    # One connection per delivery thread, so that no thread waits for the pool.
+    service = _service(config, pool_size=threads + 1, max_overflow=2)
     stop, wake = threading.Event(), threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

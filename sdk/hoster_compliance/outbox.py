@@ -26,8 +26,10 @@ from .timeutil import Clock, from_micros, to_micros, utcnow
 
 log = logging.getLogger("hoster_compliance.outbox")
 
-#: How long a claimed row stays reserved beyond the request timeout.
-LEASE_MARGIN_SECONDS = 60
+#: How long a claimed row stays reserved beyond the request timeout. The lease is renewed
+#: right before each attempt, so a crashed worker's rows are taken over after about
+#: ``callback_timeout_seconds`` + this margin.
+LEASE_MARGIN_SECONDS = 15
 
 
 @dataclass(frozen=True)
@@ -67,16 +69,19 @@ class DeliveryWorker:
 
     # -- one pass ---------------------------------------------------------------------------
 
-    def run_once(self, limit: int = 50) -> int:
+    def run_once(self, limit: int = 10) -> int:
         """Claim up to ``limit`` due deliveries and attempt each once; returns how many."""
         claims = self.claim(limit)
         for claim in claims:
             self.attempt(claim)
         return len(claims)
 
+    def _lease_end(self, now: int) -> int:
+        return now + int((self.config.callback_timeout_seconds + LEASE_MARGIN_SECONDS) * 1e6)
+
     def claim(self, limit: int) -> list[Claim]:
         now = to_micros(self.clock())
-        lease = now + int((self.config.callback_timeout_seconds + LEASE_MARGIN_SECONDS) * 1e6)
+        lease = self._lease_end(now)
         with self.engine.begin() as conn:
             rows = conn.execute(
                 sa.select(deliveries)
@@ -104,6 +109,8 @@ class DeliveryWorker:
 
     def attempt(self, claim: Claim) -> str:
         """Send one claimed delivery and record the answer; returns the resulting state."""
+        if not self._renew_lease(claim):
+            return "lost_lease"  # another worker took the row over while this one was busy
         issuer = self.config.issuer(claim.issuer_id)
         if issuer is None:
             result = AttemptResult(None, "issuer no longer configured", None, 0.0)
@@ -117,6 +124,17 @@ class DeliveryWorker:
             now=lambda: self.clock().timestamp(),
         )
         return self._record(claim, result)
+
+    def _renew_lease(self, claim: Claim) -> bool:
+        """Extend our lease for one attempt, right before sending: rows claimed in a batch stay
+        ours however slow the rows before them were. False when the lease was lost."""
+        with self.engine.begin() as conn:
+            return bool(conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id == claim.id, deliveries.c.lease_owner == self.owner,
+                       deliveries.c.state == "pending")
+                .values(lease_until=self._lease_end(to_micros(self.clock())))
+            ).rowcount)
 
     def _record(self, claim: Claim, result: AttemptResult, force_fail: bool = False) -> str:
         now_dt = self.clock()

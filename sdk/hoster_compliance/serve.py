@@ -62,9 +62,15 @@ def run_wsgi(
     _Server().run()
 
 
-def build_app(config: Config, *, with_worker: bool) -> Any:
+#: Connections a process needs beside its request threads: the delivery worker's two threads
+#: and the automation runner.
+BACKGROUND_CONNECTIONS = 3
+
+
+def build_app(config: Config, *, with_worker: bool, threads: int = 8) -> Any:
     """The receiver app of one worker process, with its delivery worker when asked; the schema
-    is not created here (``serve`` did it before forking), so booting needs no database."""
+    is not created here (``serve`` did it before forking), so booting needs no database. The
+    connection pool holds a connection for every thread, so a request never waits for one."""
     try:
         from hoster_compliance_receiver import create_app
         from hoster_compliance_receiver.worker import InProcessWorker
@@ -74,10 +80,13 @@ def build_app(config: Config, *, with_worker: bool) -> Any:
             "pip install 'hoster-compliance[receiver]'"
         ) from exc
     from .service import ComplianceService
+    from .store.engine import make_engine
 
+    engine = make_engine(config.database_url, pool_size=threads + BACKGROUND_CONNECTIONS,
+                         max_overflow=BACKGROUND_CONNECTIONS)
     worker = InProcessWorker() if with_worker else None
     service = ComplianceService(
-        config, notify=worker.wake if worker is not None else None, create_schema=False
+        config, engine, notify=worker.wake if worker is not None else None, create_schema=False
     )
     if worker is not None:
         worker.start(service)
@@ -91,5 +100,14 @@ def run_server(
     with_worker: bool = True,
 ) -> None:
     """Serve until stopped (SIGTERM/SIGINT)."""
-    run_wsgi(lambda: build_app(config, with_worker=with_worker), host=host, port=port,
-             processes=processes, threads=threads)
+    run_wsgi(lambda: build_app(config, with_worker=with_worker, threads=threads), host=host,
+             port=port, processes=processes, threads=threads, worker_exit=_stop_delivery)
+
+
+def _stop_delivery(_server: Any, worker: Any) -> None:
+    """gunicorn's ``worker_exit`` hook: let the delivery worker finish the callback it is
+    sending and record the answer, so a graceful stop leaves no claim to wait out."""
+    app = getattr(worker, "wsgi", None)
+    delivery = getattr(app, "extensions", {}).get("hoster_compliance_worker")
+    if delivery is not None:
+        delivery.stop()

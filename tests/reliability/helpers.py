@@ -163,6 +163,31 @@ class Receiver(Proc):
             time.sleep(0.05)
         raise AssertionError(f"receiver not healthy after {timeout} s:\n{self.log_tail()}")
 
+    def worker_pids(self) -> list[int]:
+        """The gunicorn worker processes (the master's children)."""
+        assert self.proc is not None
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return sorted(int(pid) for pid in children.read_text().split())
+
+    def replace_a_worker(self, timeout: float = 30.0) -> int:
+        """kill -9 one gunicorn worker; returns the pid of the one the master starts instead,
+        once it serves requests (any answer)."""
+        old = self.worker_pids()[0]
+        os.kill(old, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise AssertionError(f"gunicorn halted:\n{self.log_tail()}")
+            fresh = [pid for pid in self.worker_pids() if pid != old]
+            if fresh:
+                try:
+                    requests.get(self.url + "/healthz", timeout=5)
+                    return fresh[0]
+                except requests.RequestException:
+                    pass
+            time.sleep(0.05)
+        raise AssertionError(f"no worker replaced {old} after {timeout} s:\n{self.log_tail()}")
+
     def __enter__(self) -> Receiver:
         return self.start()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,9 @@ import requests
 import sqlalchemy as sa
 
 from hoster_compliance.issuer import CallbackServer, IssuerSender, new_message_id
-from tests.conftest import ISSUER_SECRET, order_data
+from hoster_compliance.service import ComplianceService
+from hoster_compliance.store.engine import make_engine
+from tests.conftest import ISSUER_SECRET, make_config, order_data
 
 from .helpers import AUTH, Receiver, free_port, pg_admin, write_config
 
@@ -94,6 +97,10 @@ def test_receiver_answers_503_while_the_database_is_away_and_recovers_by_itself(
                 else:
                     assert health.status_code == 503
                     assert_unavailable(listing)
+                # A worker process dies and gunicorn starts another: it must boot without the
+                # database (a worker that fails to boot makes gunicorn halt the whole server).
+                respawned = receiver.replace_a_worker()
+                assert_unavailable(sender.send_order(during, msg_id=msg_id))
 
             # Back: the same processes recover on the next request, no restart.
             assert sender.send_order(during, msg_id=msg_id).status_code == 201
@@ -102,6 +109,26 @@ def test_receiver_answers_503_while_the_database_is_away_and_recovers_by_itself(
                                 json={"action": "removed"}, headers=AUTH, timeout=10)
             assert act.status_code == 200, act.text
             issuer.wait_for(lambda _: "during" in acked(issuer), timeout=15)
+            assert receiver.worker_pids() == [respawned]
             log = receiver.log_tail(100_000)
     # The access log shows every answer: none was a 500.
     assert not re.search(r'HTTP/1\.[01]" 5(?!03)\d\d ', log), log
+
+
+def test_no_connection_free_in_the_pool_is_503_not_an_exception(rel_db: str) -> None:
+    """Every connection of the process's pool is busy past the pool's timeout (more request
+    threads than connections, or connections stuck on a dying database): storage is
+    unavailable to this request, which PROTOCOL 2.3 answers 503 with Retry-After."""
+    engine = make_engine(rel_db, pool_size=1, max_overflow=0, pool_timeout=0.1)
+    service = ComplianceService(make_config(rel_db), engine)
+    sender = IssuerSender("http://127.0.0.1:9", "nl-atkm", ISSUER_SECRET)
+    body = sender.envelope("order.created", order_data("pool"), timestamp=int(time.time()))
+    try:
+        with engine.connect():  # the only connection, held
+            result = service.receive("nl-atkm", sender.headers_for(body), body)
+    finally:
+        sender.close()
+        engine.dispose()
+    assert result.status == 503
+    assert result.body["error"] == "unavailable"
+    assert int(result.headers["Retry-After"]) > 0

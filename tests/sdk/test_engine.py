@@ -55,3 +55,26 @@ def test_postgresql_connections_time_out(query: str, expected: str) -> None:
     finally:
         engine.dispose()
     assert f"connect_timeout={expected}" in dsn.split()
+
+
+def test_writers_of_one_process_queue_and_the_lock_is_given_back(tmp_path: Path) -> None:
+    """A second writer of the same engine waits for the first (and gets the 503-mapped
+    OperationalError past the timeout); commit, rollback and invalidation all hand the turn on."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'hc.db'}?timeout=0.1")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            with pytest.raises(sa.exc.OperationalError, match="locked"), engine.begin():
+                pass
+        for end in ("commit", "rollback", "invalidate"):
+            conn = engine.connect()
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+            getattr(conn, end)()
+            conn.close()
+            with engine.begin() as other:  # would time out if the turn were not handed on
+                other.exec_driver_sql("INSERT INTO t VALUES (2)")
+        with engine.connect().execution_options(readonly=True) as reader, engine.begin():
+            # readers take no turn: they read beside a writer
+            assert reader.exec_driver_sql("SELECT count(*) FROM t").scalar() == 4
+    finally:
+        engine.dispose()

@@ -43,16 +43,27 @@ def _recreate_pg_database(name: str) -> str:
     return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
 
 
+def _drop_pg_database(name: str) -> None:
+    admin = make_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(params=DATABASES)
-def make_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
+def make_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
     """``make_url(name)``: the URL of a new, empty database of the parametrised kind."""
+    created: list[str] = []
 
     def build(name: str) -> str:
         if request.param == "sqlite":
             return f"sqlite:///{tmp_path / (name + '.db')}"
-        return _recreate_pg_database(f"hc_mig_{name}")
+        created.append(f"hc_mig_{name}")
+        return _recreate_pg_database(created[-1])
 
-    return build
+    yield build
+    for name in created:
+        _drop_pg_database(name)
 
 
 @pytest.fixture

@@ -201,3 +201,27 @@ def test_callback_body_is_the_queued_body(
     ts = datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC)
     expected = Webhook(ISSUER_SECRET).sign(headers["webhook-id"], ts, sent.body.decode())
     assert expected in headers["webhook-signature"].split(" ")
+
+
+@responses.activate
+def test_lease_is_renewed_per_attempt_and_a_lost_one_sends_nothing(
+    service: ComplianceService, clock: FakeClock, sender_for: Any
+) -> None:
+    responses.add(responses.POST, ack_url(service, "ord-1"), status=200)
+    responses.add(responses.POST, ack_url(service, "ord-2"), status=200)
+    receive(service, clock, sender_for, "ord-1")
+    receive(service, clock, sender_for, "ord-2")
+    slow = DeliveryWorker(service.config, service.engine, clock=clock, owner="slow")
+    other = DeliveryWorker(service.config, service.engine, clock=clock, owner="other")
+    first, second = slow.claim(10)
+    # The first attempt is slow: past the batch's lease; renewal kept `first` ours meanwhile.
+    assert slow.attempt(first) == "delivered"
+    clock.advance(seconds=service.config.callback_timeout_seconds + 16)
+    # `second` was claimed long ago and never renewed: another worker may take it over ...
+    [taken] = other.claim(10)
+    assert taken.id == second.id
+    # ... and then the slow worker must not send it as well.
+    assert slow.attempt(second) == "lost_lease"
+    assert len(responses.calls) == 1
+    assert other.attempt(taken) == "delivered"
+    assert len(responses.calls) == 2

@@ -79,7 +79,9 @@ def test_markdown_shows_the_within_deadline_share_and_tables(report_engine: Engi
     assert "Handled within their deadline: **80.0%** (4 of 5 orders" in text
     assert "| Total | 8 | 11 | 0.25 | 1.50 | 4 | 1 |" in text
     assert "| DE | 4 | 6 | 0.33 | 0.75 | 1 | 0 |" in text
-    assert "| STATEMENT_CATEGORY_NOT_SPECIFIED_ORDER | 1 | 1 | – | – | 1 | 0 |" in text
+    unspecified = "Type of illegal content not specified by the public authority"
+    assert f"| {unspecified} | 1 | 1 | – | – | 1 | 0 |" in text
+    assert "| Protection of minors | 3 | 4 | 0.20 | 2.00 | 2 | 1 |" in text
     assert "| Total | 6 | 3 | 10 | 5.00 | 3.50 | 5 | 2 | 3 |" in text
 
 

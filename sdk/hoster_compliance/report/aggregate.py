@@ -58,11 +58,13 @@ def _workers(engine: Engine, requested: int | None) -> int:
 def _collect_all(
     engine: Engine, lo: int, hi: int, as_of: int, workers: int
 ) -> tuple[Groups, Groups]:
-    """Read [lo, hi) in ``workers`` equal slices of time, in parallel, and merge the groups."""
+    """Read [lo, hi) in ``workers`` equal slices of time, in parallel (the database work and
+    the parsing and sorting of one slice overlap with the others), and merge each fine group's
+    figures across slices."""
     bounds = [lo + (hi - lo) * n // workers for n in range(workers + 1)]
     slices = list(zip(bounds, bounds[1:], strict=False))
     if workers == 1:
-        parts = [collect(engine, lo, hi, as_of)]
+        parts = [collect(engine, a, b, as_of) for a, b in slices]
     else:
         with ThreadPoolExecutor(workers, thread_name_prefix="report") as pool:
             parts = list(pool.map(lambda s: collect(engine, s[0], s[1], as_of), slices))
@@ -126,14 +128,14 @@ def _notices(groups: Groups) -> dict[str, Any]:
     for (category, sub, other, tf), fine in groups.items():
         row = template_row_key(NOTICE, category, sub, other)
         keys: list[tuple] = []
-        for population in (_ALL, _TF) if tf else (_ALL,):
+        for who in (_ALL, _TF) if tf else (_ALL,):
             keys += [
-                (population, "cat", category),
-                (population, "row", TOTAL, None, None),
-                (population, "row", row[0], None, None),
+                (who, "cat", category),
+                (who, "row", TOTAL, None, None),
+                (who, "row", row[0], None, None),
             ]
             if row[1] is not None:
-                keys.append((population, "row", *row))
+                keys.append((who, "row", *row))
         slots.add(keys, fine.sums, fine.series)
     action = slots.medians(0)
 

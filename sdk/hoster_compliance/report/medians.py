@@ -1,7 +1,7 @@
 """Exact medians without holding rows: each fine group's durations come from the database as one
 comma-separated string (``group_concat`` / ``string_agg``) and are kept as a sorted
 ``array('q')`` (8 bytes a value). A roll-up group (a category, a Member State, the total) takes the
-median of the union of its fine groups' arrays: merged when they are few, else selected by
+median of the union of its fine groups' arrays: merged when they are small, else selected by
 bisection on the value, which never copies them."""
 
 from __future__ import annotations
@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 from array import array
 from bisect import bisect_right
-from collections.abc import Hashable, Iterable, Sequence
-from itertools import chain
+from collections.abc import Iterable, Sequence
+from itertools import chain, repeat
 from typing import Any
 
 from sqlalchemy import Text, cast, func
 from sqlalchemy.engine import Connection
 
 US_PER_HOUR = 3_600_000_000
-_MERGE_AT_MOST = 16  # arrays; more than this and a roll-up's median is found by bisection
+# A roll-up is merged when that is cheaper than ~40 bisection steps over its arrays, i.e. when it
+# holds at most this many values per array; else its median is selected by bisection.
+_MERGE_PER_ARRAY = 256
 
 
 def concat(conn: Connection, expr: Any) -> Any:
@@ -39,15 +41,13 @@ def parse_sorted(text: str | None) -> array:
 
 def merge_sorted(a: array, b: array) -> array:
     """One sorted array from two (Timsort merges the two runs in linear time)."""
-    if not a:
-        return b
-    if not b:
-        return a
+    if not a or not b:
+        return a or b
     return array("q", sorted(chain(a, b)))
 
 
 def _count_le(arrays: Sequence[array], value: int) -> int:
-    return sum(bisect_right(a, value) for a in arrays)
+    return sum(map(bisect_right, arrays, repeat(value)))
 
 
 def _kth(arrays: Sequence[array], k: int) -> int:
@@ -72,7 +72,7 @@ def median_hours(arrays: Sequence[array]) -> float | None:
     if n == 0:
         return None
     k = (n - 1) // 2
-    if len(arrays) <= _MERGE_AT_MOST:
+    if len(arrays) == 1 or n <= _MERGE_PER_ARRAY * len(arrays):
         merged = arrays[0] if len(arrays) == 1 else sorted(chain.from_iterable(arrays))
         lo, hi = merged[k], merged[n // 2]
     else:
@@ -88,12 +88,12 @@ class Slots:
 
     def __init__(self, width: int, series: int) -> None:
         self.width = width
-        self.index: dict[Hashable, int] = {}
+        self.index: dict[tuple, int] = {}
         self.sums: list[list[int]] = []
         self.arrays: list[list[list[array]]] = []
         self._series = series
 
-    def _slot(self, key: Hashable) -> int:
+    def _slot(self, key: tuple) -> int:
         found = self.index.get(key)
         if found is None:
             found = self.index[key] = len(self.sums)
@@ -101,7 +101,7 @@ class Slots:
             self.arrays.append([[] for _ in range(self._series)])
         return found
 
-    def add(self, keys: Iterable[Hashable], sums: Sequence[int], series: Sequence[array]) -> None:
+    def add(self, keys: Iterable[tuple], sums: Sequence[int], series: Sequence[array]) -> None:
         """Add one fine group's sums and arrays to each slot named in ``keys`` (once each)."""
         for slot in dict.fromkeys(self._slot(key) for key in keys):
             vector = self.sums[slot]
@@ -110,7 +110,7 @@ class Slots:
             for number, values in enumerate(series):
                 self.arrays[slot][number].append(values)
 
-    def get(self, key: Hashable) -> int | None:
+    def get(self, key: tuple) -> int | None:
         return self.index.get(key)
 
     def medians(self, series: int) -> list[float | None]:

@@ -19,16 +19,18 @@ from .medians import concat, merge_sorted, parse_sorted
 o = orders.c
 i = items.c
 _FIELD = 1 << 20  # per-notice action counts packed in one integer (at most 1000 items a notice)
+_OVERDUE = 1 << 32  # within-deadline and overdue counts packed in one sum
 
 
 @dataclass
 class Fine:
-    """One fine group: integer sums and sorted duration arrays (microseconds)."""
+    """One fine group: integer sums and sorted arrays of durations (microseconds)."""
 
     sums: list[int]
     series: list[array] = field(default_factory=list)
 
     def merge(self, other: Fine) -> None:
+        """Add another slice's figures for the same group."""
         self.sums = [a + b for a, b in zip(self.sums, other.sums, strict=True)]
         self.series = [merge_sorted(a, b) for a, b in zip(self.series, other.series, strict=True)]
 
@@ -63,40 +65,40 @@ def _in_period(kind: str, lo: int, hi: int) -> Any:
     return and_(o.kind == kind, o.received_at >= lo, o.received_at < hi)
 
 
-def _flag(condition: Any) -> Any:
-    return func.sum(case((condition, 1), else_=0))
-
-
 def _to_effect() -> Any:
-    """Hours-to-effect duration, null for withdrawn orders and orders without effect."""
-    given = and_(o.status != "withdrawn", o.effect_given_at.is_not(None))
-    return case((given, o.effect_given_at - o.received_at))
+    """The duration to effect; null for withdrawn orders and orders without effect."""
+    return case((o.status != "withdrawn", o.effect_given_at - o.received_at))
 
 
 def _orders(conn: Connection, lo: int, hi: int, as_of: int) -> Groups:
     key = (o.issuer_member_state, o.category, o.subcategory, o.subcategory_other)
     handled = func.coalesce(o.effect_given_at, o.completed_at)  # effect, else last action
-    live = and_(o.status != "withdrawn", o.deadline.is_not(None))
-    late = or_(handled > o.deadline, and_(handled.is_(None), o.deadline < as_of))
+    # One CASE a row: 1 within the deadline, 2^32 overdue, 0 neither (no deadline, withdrawn,
+    # open and not yet due); the sum carries both counts.
+    judged = case(
+        (or_(o.status == "withdrawn", o.deadline.is_(None)), 0),
+        (handled <= o.deadline, 1),
+        (or_(handled > o.deadline, o.deadline < as_of), _OVERDUE),
+        else_=0,
+    )
     stmt = (
         select(
             *key,
             func.count(),
             func.sum(o.items_total),
-            _flag(and_(live, handled <= o.deadline)),
-            _flag(and_(live, late)),
+            func.sum(judged),
             concat(conn, o.acknowledged_at - o.received_at),
             concat(conn, _to_effect()),
         )
         .where(_in_period("order", lo, hi))
         .group_by(*key)
     )
-    return {
-        tuple(row[:4]): Fine(
-            [int(v or 0) for v in row[4:8]], [parse_sorted(row[8]), parse_sorted(row[9])]
-        )
-        for row in conn.execute(stmt)
-    }
+    groups = {}
+    for row in conn.execute(stmt):
+        judged_sum = int(row[6] or 0)  # PostgreSQL sums bigints as numeric
+        sums = [row[4], int(row[5] or 0), judged_sum % _OVERDUE, judged_sum // _OVERDUE]
+        groups[tuple(row[:4])] = Fine(sums, [parse_sorted(row[7]), parse_sorted(row[8])])
+    return groups
 
 
 def _notices(conn: Connection, lo: int, hi: int) -> Groups:

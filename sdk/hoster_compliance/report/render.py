@@ -9,6 +9,7 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from .. import categories
 from .layout import TOTAL
 
 CSV_COLUMNS = (
@@ -84,13 +85,13 @@ def render_csv(report: dict[str, Any]) -> str:
         writer.writerow(("period", "", "", "", "", name, value))
     writer.writerow(("period", "", "", "", "", "as_of", report["as_of"]))
     for group in report["orders"]["breakdown"]:
-        lead = ("orders", group["member_state"], group["category"])
-        lead += (group["subcategory"] or "", group["description"] or "")
+        lead = ("orders", group["member_state"], group["category"], group["subcategory"] or "",
+                group["description"] or "")
         for metric in ORDER_METRICS:
             writer.writerow((*lead, metric, _value(group[metric])))
     for group in report["notices"]["breakdown"]:
-        lead = ("notices", TOTAL, group["category"])
-        lead += (group["subcategory"] or "", group["description"] or "")
+        lead = ("notices", TOTAL, group["category"], group["subcategory"] or "",
+                group["description"] or "")
         for metric in NOTICE_METRICS:
             writer.writerow((*lead, metric, _value(group[metric])))
         for metric in TF_METRICS:
@@ -105,6 +106,11 @@ def within_deadline_share(figures: dict[str, Any]) -> tuple[int, int, float | No
     against it is known (handled in time, or overdue); share ``None`` when none is."""
     within, decided = figures["within_deadline"], figures["within_deadline"] + figures["overdue"]
     return within, decided, (within / decided if decided else None)
+
+
+def _category_name(code: str) -> str:
+    """The Commission's name of a category (Annex I, Part 2), or the code if it has none."""
+    return categories.category(code).description if categories.is_category(code) else code
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
@@ -173,7 +179,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     order_rows = [_order_row("Total", orders["total"])]
     order_rows += [_order_row(ms, f) for ms, f in orders["by_member_state"].items()]
     lines += ["", "### Total and by Member State", "", *_table(order_header, order_rows)]
-    category_rows = [_order_row(c, f) for c, f in orders["by_category"].items()]
+    category_rows = [_order_row(_category_name(c), f) for c, f in orders["by_category"].items()]
     lines += ["", "### By category", "", *_table(order_header, category_rows or [])]
     notice_header = (
         "",
@@ -187,6 +193,6 @@ def render_markdown(report: dict[str, Any]) -> str:
         "Automated",
     )
     notice_rows = [_notice_row("Total", notices["total"])]
-    notice_rows += [_notice_row(c, f) for c, f in notices["by_category"].items()]
+    notice_rows += [_notice_row(_category_name(c), f) for c, f in notices["by_category"].items()]
     lines += ["", "## Notices", "", *_table(notice_header, notice_rows), ""]
     return "\n".join(lines)

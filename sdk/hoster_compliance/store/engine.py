@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,7 +26,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     SQLite: every transaction begins with ``BEGIN IMMEDIATE`` so a read-then-write never fails
     half-way on a lock upgrade; WAL lets readers run beside the writer; ``busy_timeout`` makes
-    writers queue instead of failing; ``synchronous=FULL`` so a commit survives power loss.
+    writers queue instead of failing (within one process on a lock, in turn); ``synchronous=FULL``
+    so a commit survives power loss.
     PostgreSQL: connections are checked before use (a restarted server costs no request) and
     time out after 10 s unless the URL sets ``connect_timeout``.
     """
@@ -32,9 +35,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):
         busy_ms = sqlite_busy_timeout_ms(url)
+        writers = threading.Lock()
         engine = sa.create_engine(
             url,
-            connect_args={"timeout": busy_ms / 1000, "check_same_thread": False},
+            connect_args={"timeout": busy_ms / 1000, "check_same_thread": False,
+                          "factory": _queued_connection_class(writers)},
             **kwargs,
         )
 
@@ -52,8 +57,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _on_begin(conn: Any) -> None:
             # Readers may ask for a deferred BEGIN (execution option ``readonly``) so that
             # listings and reports never queue behind writers.
-            readonly = conn.get_execution_options().get("readonly", False)
-            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            if conn.get_execution_options().get("readonly", False):
+                conn.exec_driver_sql("BEGIN")
+                return
+            # This process's writers queue on a lock, in turn, instead of polling SQLite's
+            # busy handler (which sleeps up to 100 ms between tries: long tails under load).
+            if not writers.acquire(timeout=busy_ms / 1000):
+                raise sa.exc.OperationalError(
+                    "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+            raw = conn.connection.dbapi_connection
+            raw.holds_writer_lock = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                raw.release_writer_lock()
+                raise
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -64,6 +82,40 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_SECONDS)
         kwargs["connect_args"] = connect_args
     return sa.create_engine(url, **kwargs)
+
+
+def _queued_connection_class(writers: threading.Lock) -> type[sqlite3.Connection]:
+    """A sqlite3 connection that gives the process's writer lock back once its transaction
+    ended: after COMMIT (so the next writer never finds the file still locked), ROLLBACK, or
+    close (an invalidated connection)."""
+
+    class QueuedConnection(sqlite3.Connection):
+        holds_writer_lock = False
+
+        def release_writer_lock(self) -> None:
+            if self.holds_writer_lock:
+                self.holds_writer_lock = False
+                writers.release()
+
+        def commit(self) -> None:
+            try:
+                super().commit()
+            finally:
+                self.release_writer_lock()
+
+        def rollback(self) -> None:
+            try:
+                super().rollback()
+            finally:
+                self.release_writer_lock()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self.release_writer_lock()
+
+    return QueuedConnection
 
 
 def sqlite_busy_timeout_ms(url: str) -> int:
