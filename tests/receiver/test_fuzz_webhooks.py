@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from hoster_compliance.errors import ComplianceError
@@ -60,6 +60,9 @@ def check_error_body(status: int, body: Any) -> None:
 
 def check_webhook_answer(response: Any) -> None:
     """Never a 5xx (a 503 is storage, not input); JSON of the shape PROTOCOL 2.3 fixes."""
+    body_or_none = response.get_json(silent=True)
+    code = body_or_none.get("error") if isinstance(body_or_none, dict) else None
+    event(f"{response.status_code} {code or ''}".strip())  # --hypothesis-show-statistics
     assert response.status_code < 500, (response.status_code, response.get_data(as_text=True))
     assert response.mimetype == "application/json"
     body = response.get_json()
