@@ -89,7 +89,6 @@ class ComplianceService:
         now = self.clock()
         issuer, _webhook_id = intake.verify_request(self.config, issuer_id, headers, body, now)
         doc = intake.parse_json(body)
-        schemas.reject_nul(doc)
         envelope = schemas.load_envelope(doc)
         data = doc["data"]
         try:
