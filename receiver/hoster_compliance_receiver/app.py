@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import PathConverter
 
 from hoster_compliance.automation import Handler
 from hoster_compliance.config import Config
@@ -19,6 +20,14 @@ from . import openapi, operator, webhooks
 from .worker import InProcessWorker
 
 log = logging.getLogger("hoster_compliance.receiver")
+
+
+class ItemIdConverter(PathConverter):
+    """Any item id (PROTOCOL 2.1 allows any 1-128 characters): "/", a leading "/", "//",
+    newlines. Werkzeug's ``path`` stops at a newline and must not start with "/"."""
+
+    regex = r"(?s:.+?)"
+    part_isolating = False  # the regex holds no "/", so Werkzeug would assume True
 
 
 def json_response(
@@ -43,6 +52,7 @@ def create_app(
     handlers, see :mod:`hoster_compliance.automation`) in this process, as
     ``hoster-compliance serve`` does; tests usually drive the workers themselves."""
     app = Flask(__name__)
+    app.url_map.converters["item_id"] = ItemIdConverter
     app.json.sort_keys = False  # type: ignore[attr-defined]
     worker: InProcessWorker | None = None
     if service is None:

@@ -78,7 +78,8 @@ _ISSUER_ID = _path("issuer_id", "The issuer's id in the hoster's configuration."
                    pattern=r"^[A-Za-z0-9._-]{1,128}$")
 _ORDER_ID = _path("order_id", "The issuer's order id.", "2026-000123",
                   pattern=r"^[A-Za-z0-9._:-]{1,128}$")
-_ITEM_ID = _path("item_id", "The item's id within the order.", "i1", minLength=1, maxLength=128)
+_ITEM_ID = _path("item_id", "The item's id within the order, percent-encoded (it may hold any "
+                            "character, `/` included).", "i1", minLength=1, maxLength=128)
 _DELIVERY_ID = {"in": "path", "name": "delivery_id", "required": True,
                 "description": "The delivery's id, as listed by `GET /v1/deliveries`.",
                 "schema": {"type": "integer", "minimum": 0}, "example": 1}

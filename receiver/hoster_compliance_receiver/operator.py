@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -10,7 +11,7 @@ from flask import Blueprint, Response, current_app, g, request
 
 from hoster_compliance import queries
 from hoster_compliance.auth import operator_actor
-from hoster_compliance.errors import Unauthorized
+from hoster_compliance.errors import Unauthorized, UnknownDelivery
 from hoster_compliance.service import ComplianceService
 
 bp = Blueprint("operator", __name__)
@@ -71,10 +72,14 @@ def list_deliveries() -> Response:
     return _json(200, queries.list_deliveries(_service().engine, request.args.get("state")))
 
 
-@bp.post("/v1/deliveries/<int:delivery_id>/retry")
+@bp.post("/v1/deliveries/<delivery_id>/retry")
 @token_required
-def retry_delivery(delivery_id: int) -> Response:
-    return _json(200, _service().retry_delivery(delivery_id, actor=g.actor))
+def retry_delivery(delivery_id: str) -> Response:
+    # Not <int:...>: "abc" or "-1" is 404 unknown_delivery after the token check, not Flask's
+    # bare 404 before it.
+    if not re.fullmatch(r"[0-9]{1,10}", delivery_id):
+        raise UnknownDelivery("No such delivery.")
+    return _json(200, _service().retry_delivery(int(delivery_id), actor=g.actor))
 
 
 def _json_body() -> object:
@@ -87,7 +92,8 @@ def _json_body() -> object:
     return parse_json(body)
 
 
-@bp.post("/v1/orders/<issuer_id>/<order_id>/items/<path:item_id>/action")
+@bp.post("/v1/orders/<issuer_id>/<order_id>/items/<item_id:item_id>/action",
+         merge_slashes=False)
 @token_required
 def act_on_item(issuer_id: str, order_id: str, item_id: str) -> Response:
     return _json(200, _service().act(issuer_id, order_id, item_id, _json_body(), actor=g.actor))
@@ -115,5 +121,7 @@ def transparency_report() -> Response:
         raise InvalidQuery("start and end are required dates (YYYY-MM-DD).") from exc
     if end < start:
         raise InvalidQuery("end must not be before start.")
+    if end >= date.max:  # the report runs to the day after end
+        raise InvalidQuery("end must be before 9999-12-31.")
     service = _service()
     return _json(200, build_report(service.engine, start, end, now=service.clock()))

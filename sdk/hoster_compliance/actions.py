@@ -42,6 +42,8 @@ def validate_action(body: object, now: datetime) -> dict[str, Any]:
 
 
 def _lock_order(conn: Connection, issuer_id: str, order_id: str) -> Row[Any]:
+    if "\x00" in issuer_id or "\x00" in order_id:  # never stored; PostgreSQL refuses it
+        raise UnknownOrder("No such order.")
     row = conn.execute(
         sa.select(orders)
         .where(orders.c.issuer_id == issuer_id, orders.c.order_id == order_id)
@@ -144,6 +146,8 @@ def act_on_item(
     """Record an action on one item. Returns (the item, whether an outcome was queued)."""
     with engine.begin() as conn:
         order = _lock_order(conn, issuer_id, order_id)
+        if "\x00" in item_id:
+            raise UnknownItem("No such item in this order.")
         item = conn.execute(
             sa.select(items).where(items.c.order_pk == order.id, items.c.item_id == item_id)
         ).first()

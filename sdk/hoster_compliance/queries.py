@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -101,7 +102,9 @@ def _decode_cursor(cursor: str) -> tuple[int, int, int]:
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise InvalidQuery("cursor: not a cursor this server gave out.") from exc
     if (not isinstance(key, list) or len(key) != 3
-            or not all(type(k) is int for k in key)):
+            or not all(type(k) is int for k in key)
+            # the columns compared with: BIGINT times, INTEGER id; beyond them drivers fail
+            or not all(-(2**63) <= k < 2**63 for k in key[:2]) or not 0 <= key[2] < 2**31):
         raise InvalidQuery("cursor: not a cursor this server gave out.")
     return key[0], key[1], key[2]
 
@@ -111,6 +114,9 @@ def parse_list_query(args: Mapping[str, str]) -> dict[str, Any]:
     unknown = set(args) - {"status", "issuer_id", "kind", "limit", "cursor"}
     if unknown:
         raise InvalidQuery(f"Unknown query parameter: {sorted(unknown)[0]}.")
+    for name, value in args.items():
+        if "\x00" in value:  # PostgreSQL refuses NUL in a text parameter
+            raise InvalidQuery(f"{name}: must not contain U+0000.")
     status = args.get("status", "all")
     if status not in STATUSES:
         raise InvalidQuery(f"status: must be one of {', '.join(STATUSES)}.")
@@ -118,7 +124,8 @@ def parse_list_query(args: Mapping[str, str]) -> dict[str, Any]:
     if kind is not None and kind not in KINDS:
         raise InvalidQuery("kind: must be order or notice.")
     raw_limit = args.get("limit", str(DEFAULT_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    # not str.isdigit(): "²" is a digit to it, and int() of 5000 digits raises
+    if not re.fullmatch(r"[0-9]{1,9}", raw_limit) or not 1 <= int(raw_limit) <= MAX_LIMIT:
         raise InvalidQuery(f"limit: must be a whole number from 1 to {MAX_LIMIT}.")
     cursor = args.get("cursor")
     return {
@@ -198,6 +205,8 @@ def order_detail_in(conn: Connection, row: Row[Any], now: datetime) -> dict[str,
 
 def get_order(engine: Engine, issuer_id: str, order_id: str, now: datetime) -> dict[str, Any]:
     """Everything about one order: summary, its data, items, deliveries and events."""
+    if "\x00" in issuer_id or "\x00" in order_id:  # never stored; PostgreSQL refuses it
+        raise UnknownOrder("No such order.")
     with engine.connect().execution_options(readonly=True) as conn:
         row = store.find_order(conn, issuer_id, order_id)
         if row is None:

@@ -5,6 +5,7 @@ into :class:`InvalidPayload` with the nested field shape of PROTOCOL 2.1."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,6 +58,9 @@ _MISSING = "Missing data for required field."
 _NOT_BLANK = "Must not be blank."
 _ID = validate.Regexp(r"[A-Za-z0-9._:\-]{1,128}\Z")  # \Z: "$" would let a trailing "\n" in
 _NUL = "\x00"
+#: What no text column stores: U+0000, and lone surrogates (JSON "\\ud800" without its
+#: pair), which UTF-8 cannot encode.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _not_blank(value: str) -> None:
@@ -240,19 +244,19 @@ def _string_keys(messages: Any) -> Any:
     return messages
 
 
-def _nul_path(doc: object) -> tuple[list[str], bool] | None:
-    """The path to a string holding U+0000, and whether it is an object key (then the path ends
-    at the object holding it)."""
+def _nul_path(doc: object) -> tuple[list[str], bool, str] | None:
+    """The path to a string holding U+0000 or a lone surrogate, whether it is an object key
+    (then the path ends at the object holding it), and that character."""
     stack: list[tuple[object, list[str]]] = [(doc, [])]
     while stack:
         value, path = stack.pop()
         if isinstance(value, str):
-            if _NUL in value:
-                return path, False
+            if found := _UNSTORABLE.search(value):
+                return path, False, found.group()
         elif isinstance(value, dict):
             for key, child in value.items():
-                if isinstance(key, str) and _NUL in key:
-                    return path, True
+                if isinstance(key, str) and (found := _UNSTORABLE.search(key)):
+                    return path, True, found.group()
                 stack.append((child, [*path, str(key)]))
         elif isinstance(value, list | tuple):
             stack.extend((child, [*path, str(i)]) for i, child in enumerate(value))
@@ -265,13 +269,14 @@ def reject_nul(doc: object) -> None:
     found = _nul_path(doc)
     if found is None:
         return
-    path, is_key = found
+    path, is_key, char = found
+    what = "U+0000" if char == _NUL else "a lone surrogate"
     # A key's problem belongs to its object, as marshmallow's "_schema"; so does a bare string's.
-    message = "A key must not contain U+0000." if is_key else "Must not contain U+0000."
+    message = f"A key must not contain {what}." if is_key else f"Must not contain {what}."
     fields_: Any = {"_schema": [message]} if is_key or not path else [message]
     for key in reversed(path):
         fields_ = {key: fields_}
-    raise InvalidPayload("Strings must not contain U+0000.", fields=fields_)
+    raise InvalidPayload(f"Strings must not contain {what}.", fields=fields_)
 
 
 # One instance of each input schema, built once: building a schema copies its declared fields,

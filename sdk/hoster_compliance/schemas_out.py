@@ -97,6 +97,8 @@ class OrderDetailSchema(OrderSummarySchema):
     preserve_for_days = fields.Integer(allow_none=True, dump_default=None)
     trusted_flagger = fields.Boolean(required=True)
     issuer_member_state = fields.String(required=True)
+    completed_at = _nullable_time()
+    withdrawn_at = _nullable_time()
     items = fields.List(fields.Nested(ItemOutSchema), required=True)
     deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
     events = fields.List(fields.Nested(EventSchema), required=True)

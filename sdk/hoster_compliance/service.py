@@ -135,6 +135,8 @@ class ComplianceService:
 
     def retry_delivery(self, delivery_id: int, *, actor: str) -> dict[str, Any]:
         """Put a failed delivery back in the queue, due now, with the same ``webhook-id``."""
+        if not 0 <= delivery_id < 2**31:  # beyond the INTEGER column: PostgreSQL would fail
+            raise UnknownDelivery("No such delivery.")
         now = to_micros(self.clock())
         with self.engine.begin() as conn:
             row = conn.execute(

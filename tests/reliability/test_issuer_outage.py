@@ -59,7 +59,7 @@ def test_callbacks_survive_an_issuer_that_refuses_then_fails_then_recovers(
     try:
         # Down: every attempt is refused and rescheduled at the backoff's cap.
         for attempt, cap in ((1, 10), (2, 20)):
-            assert worker.run_once() == total
+            assert worker.run_once(limit=100) == total
             for row in rows(engine):
                 assert (row.state, row.attempts, row.last_status) == ("pending", attempt, None)
                 assert "ConnectionError" in row.last_error
@@ -69,15 +69,15 @@ def test_callbacks_survive_an_issuer_that_refuses_then_fails_then_recovers(
         plan = [503] * total + [(503, "7")] * total
         with CallbackServer(ISSUER_SECRET, port=issuer_port, responses=plan,
                             clock=clock.timestamp) as issuer:
-            assert worker.run_once() == total  # 503: back off 40 s
+            assert worker.run_once(limit=100) == total  # 503: back off 40 s
             clock.advance(seconds=40)
-            assert worker.run_once() == total  # 503 with Retry-After: 7 s, not the backoff
+            assert worker.run_once(limit=100) == total  # 503 with Retry-After: 7 s, not the backoff
             assert {r.next_attempt_at - to_micros(clock()) for r in rows(engine)} == {7_000_000}
             clock.advance(seconds=6)
-            assert worker.run_once() == 0  # not due yet
+            assert worker.run_once(limit=100) == 0  # not due yet
             clock.advance(seconds=1)
-            assert worker.run_once() == total  # 200
-            assert worker.run_once() == 0
+            assert worker.run_once(limit=100) == total  # 200
+            assert worker.run_once(limit=100) == 0
             received = issuer.received
         final = rows(engine)
         with engine.connect() as conn:
