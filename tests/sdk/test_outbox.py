@@ -225,3 +225,29 @@ def test_lease_is_renewed_per_attempt_and_a_lost_one_sends_nothing(
     assert len(responses.calls) == 1
     assert other.attempt(taken) == "delivered"
     assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_slow_batch_keeps_its_later_rows_by_renewing_before_each_attempt(
+    service: ComplianceService, clock: FakeClock, sender_for: Any
+) -> None:
+    timeout = service.config.callback_timeout_seconds
+
+    def slow_issuer(request: Any) -> tuple[int, dict[str, str], str]:
+        clock.advance(seconds=timeout)  # every answer takes the whole timeout
+        return 200, {}, ""
+
+    for order_id in ("ord-1", "ord-2"):
+        responses.add_callback(responses.POST, ack_url(service, order_id), callback=slow_issuer)
+        receive(service, clock, sender_for, order_id)
+    slow = DeliveryWorker(service.config, service.engine, clock=clock, owner="slow")
+    other = DeliveryWorker(service.config, service.engine, clock=clock, owner="other")
+    first, second = slow.claim(10)
+    assert slow.attempt(first) == "delivered"
+    # `second` waited a whole timeout; renewing it before its attempt keeps it ours ...
+    assert slow._renew_lease(second)
+    clock.advance(seconds=timeout)
+    # ... so another worker, past the batch's original lease, still cannot take it.
+    assert other.claim(10) == []
+    assert slow.attempt(second) == "delivered"
+    assert len(responses.calls) == 2
