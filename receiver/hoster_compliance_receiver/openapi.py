@@ -203,9 +203,14 @@ def _paths() -> dict[str, dict[str, Any]]:
         "/v1/deliveries": {"get": _operator(
             "The outbox of callbacks to issuers, newest first.",
             parameters=[_query("state", "Only deliveries in this state; none: all.",
-                               enum=list(queries.DELIVERY_STATES))],
+                               enum=list(queries.DELIVERY_STATES)),
+                        {"in": "query", "name": "limit", "required": False,
+                         "description": "At most this many, newest first.",
+                         "schema": {"type": "integer", "minimum": 1,
+                                    "maximum": queries.MAX_DELIVERY_LIMIT,
+                                    "default": queries.DEFAULT_DELIVERY_LIMIT}}],
             responses={"200": _json("DeliveryListSchema", "The deliveries."),
-                       **_errors(400, s400="A bad state (`invalid_query`).")},
+                       **_errors(400, s400="A bad state or limit (`invalid_query`).")},
         )},
         "/v1/deliveries/{delivery_id}/retry": {"post": _operator(
             "Queue a failed delivery again, due now, with the same webhook-id.",

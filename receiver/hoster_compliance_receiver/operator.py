@@ -69,7 +69,8 @@ def get_order(issuer_id: str, order_id: str) -> Response:
 @bp.get("/v1/deliveries")
 @token_required
 def list_deliveries() -> Response:
-    return _json(200, queries.list_deliveries(_service().engine, request.args.get("state")))
+    return _json(200, queries.list_deliveries(_service().engine, request.args.get("state"),
+                                              request.args.get("limit")))
 
 
 @bp.post("/v1/deliveries/<delivery_id>/retry")

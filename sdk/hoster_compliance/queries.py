@@ -22,6 +22,7 @@ STATUSES = ("open", "overdue", "completed", "withdrawn", "all")
 KINDS = ("order", "notice")
 DELIVERY_STATES = ("pending", "failed", "delivered")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 500
+DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT = 500, 5000
 _NO_DEADLINE = 2**62  # sorts orders without a deadline last
 
 
@@ -109,6 +110,16 @@ def _decode_cursor(cursor: str) -> tuple[int, int, int]:
     return key[0], key[1], key[2]
 
 
+def _limit(raw: str | None, default: int, maximum: int) -> int:
+    """A ``limit`` query value: a whole number from 1 to ``maximum``; ``default`` when absent."""
+    if raw is None:
+        return default
+    # not str.isdigit(): "²" is a digit to it, and int() of 5000 digits raises
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= maximum:
+        raise InvalidQuery(f"limit: must be a whole number from 1 to {maximum}.")
+    return int(raw)
+
+
 def parse_list_query(args: Mapping[str, str]) -> dict[str, Any]:
     """Validate the query of ``GET /v1/orders``; bad values raise ``InvalidQuery``."""
     unknown = set(args) - {"status", "issuer_id", "kind", "limit", "cursor"}
@@ -123,16 +134,13 @@ def parse_list_query(args: Mapping[str, str]) -> dict[str, Any]:
     kind = args.get("kind")
     if kind is not None and kind not in KINDS:
         raise InvalidQuery("kind: must be order or notice.")
-    raw_limit = args.get("limit", str(DEFAULT_LIMIT))
-    # not str.isdigit(): "²" is a digit to it, and int() of 5000 digits raises
-    if not re.fullmatch(r"[0-9]{1,9}", raw_limit) or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        raise InvalidQuery(f"limit: must be a whole number from 1 to {MAX_LIMIT}.")
+    limit = _limit(args.get("limit"), DEFAULT_LIMIT, MAX_LIMIT)
     cursor = args.get("cursor")
     return {
         "status": status,
         "issuer_id": args.get("issuer_id"),
         "kind": kind,
-        "limit": int(raw_limit),
+        "limit": limit,
         "cursor": _decode_cursor(cursor) if cursor else None,
     }
 
@@ -214,11 +222,15 @@ def get_order(engine: Engine, issuer_id: str, order_id: str, now: datetime) -> d
         return order_detail_in(conn, row, now)
 
 
-def list_deliveries(engine: Engine, state: str | None = None) -> dict[str, Any]:
-    """The outbox, newest first; ``state`` filters."""
+def list_deliveries(
+    engine: Engine, state: str | None = None, limit: str | None = None
+) -> dict[str, Any]:
+    """The outbox, newest first; ``state`` filters; at most ``limit`` (default 500, at most
+    5000) rows, so a years-old outbox never makes one huge answer."""
     if state is not None and state not in DELIVERY_STATES:
         raise InvalidQuery("state: must be pending, failed or delivered.")
-    query = sa.select(deliveries).order_by(deliveries.c.id.desc())
+    count = _limit(limit, DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT)
+    query = sa.select(deliveries).order_by(deliveries.c.id.desc()).limit(count)
     if state is not None:
         query = query.where(deliveries.c.state == state)
     with engine.connect().execution_options(readonly=True) as conn:

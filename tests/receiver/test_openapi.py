@@ -126,9 +126,11 @@ def test_query_parameters(doc: dict[str, Any]) -> None:
     assert listing["kind"]["schema"]["enum"] == list(queries.KINDS)
     assert listing["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 500,
                                           "default": 100}
-    state = doc["paths"]["/v1/deliveries"]["get"]["parameters"]
-    assert [(p["name"], p["schema"]["enum"]) for p in state] == [
-        ("state", ["pending", "failed", "delivered"])]
+    outbox = {p["name"]: p for p in doc["paths"]["/v1/deliveries"]["get"]["parameters"]}
+    assert set(outbox) == {"state", "limit"}
+    assert outbox["state"]["schema"]["enum"] == ["pending", "failed", "delivered"]
+    assert outbox["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 5000,
+                                         "default": 500}
     report = {p["name"]: p for p in doc["paths"]["/v1/reports/transparency"]["get"]["parameters"]}
     assert {n: (p["required"], p["schema"]["format"]) for n, p in report.items()} == {
         "start": (True, "date"), "end": (True, "date")}

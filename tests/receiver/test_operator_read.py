@@ -118,6 +118,12 @@ def test_deliveries_filter_and_bad_state(client: Any, three_orders: None) -> Non
     assert client.get("/v1/deliveries?state=delivered", headers=AUTH).json["deliveries"] == []
     bad = client.get("/v1/deliveries?state=lost", headers=AUTH)
     assert bad.status_code == 400 and bad.json["error"] == "invalid_query"
+    newest = client.get("/v1/deliveries?limit=2", headers=AUTH).json["deliveries"]
+    assert [d["id"] for d in newest] == [d["id"] for d in everything[:2]]
+    assert everything[0]["id"] > everything[1]["id"]  # newest first
+    for limit in ("0", "5001", "x"):
+        response = client.get(f"/v1/deliveries?limit={limit}", headers=AUTH)
+        assert response.status_code == 400 and response.json["error"] == "invalid_query"
 
 
 def test_healthz_needs_no_token(client: Any) -> None:
