@@ -18,7 +18,7 @@ from .queries import item_view
 from .store import orders as store
 from .store.audit import append_event
 from .store.tables import items, orders
-from .timeutil import format_time, from_micros, to_micros
+from .timeutil import format_micros, format_time, to_micros
 
 log = logging.getLogger("hoster_compliance.actions")
 
@@ -106,7 +106,7 @@ def _complete_if_done(
         effect_times = [r.acted_at for r in rows if r.effect_given]
         values.update(status="completed", completed_at=completed_at,
                       effect_given_at=max(effect_times) if effect_times else None)
-        received = format_time(from_micros(order.received_at))
+        received = format_micros(order.received_at)
         outcome = {
             "type": "order.outcome",
             "timestamp": format_time(now),
@@ -114,7 +114,7 @@ def _complete_if_done(
                 "order_id": order.order_id,
                 "hoster_id": config.hoster_id,
                 "received_at": received,
-                "completed_at": format_time(from_micros(completed_at)),
+                "completed_at": format_micros(completed_at),
                 "items": [_outcome_item(r) for r in rows],
             },
         }
@@ -133,7 +133,7 @@ def _complete_if_done(
 
 def _outcome_item(row: Row[Any]) -> dict[str, Any]:
     entry = {"item_id": row.item_id, "url": row.url, "action": row.action,
-             "acted_at": format_time(from_micros(row.acted_at))}
+             "acted_at": format_micros(row.acted_at)}
     if row.reason:
         entry["reason"] = row.reason
     return entry

@@ -112,8 +112,3 @@ class ConfigError(ComplianceError):
         self.key = key
         self.problem = problem
 
-
-class DeliveryError(ComplianceError):
-    """A callback attempt did not reach the issuer or was not accepted by it."""
-
-    code, status = "delivery_error", 502

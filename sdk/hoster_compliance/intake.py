@@ -28,7 +28,7 @@ from .errors import (
 from .store import orders as store
 from .store.audit import append_event, canonical_json
 from .store.tables import orders
-from .timeutil import format_time, from_micros, to_micros
+from .timeutil import format_micros, format_time, to_micros
 
 log = logging.getLogger("hoster_compliance.intake")
 
@@ -126,8 +126,8 @@ def _redelivery(
     return 200, {
         "order_id": existing.order_id,
         "status": existing.status,
-        "received_at": _fmt(existing.received_at),
-        "deadline": _fmt(existing.deadline),
+        "received_at": format_micros(existing.received_at),
+        "deadline": format_micros(existing.deadline),
         "duplicate": True,
     }
 
@@ -194,17 +194,18 @@ def _insert(
     append_event(
         conn, order_pk=order_pk, at=received, type="received", actor=f"issuer:{issuer.id}",
         detail={"kind": kind, "regime": regime, "items": len(item_rows),
-                "deadline": _fmt(values["deadline"])},
+                "deadline": format_micros(values["deadline"])},
     )
     log.info(
         "order received issuer=%s order=%s kind=%s regime=%s items=%d deadline=%s",
-        issuer.id, loaded["order_id"], kind, regime, len(item_rows), _fmt(values["deadline"]),
+        issuer.id, loaded["order_id"], kind, regime, len(item_rows),
+        format_micros(values["deadline"]),
     )
     return 201, {
         "order_id": loaded["order_id"],
         "status": "open",
         "received_at": received_text,
-        "deadline": _fmt(values["deadline"]),
+        "deadline": format_micros(values["deadline"]),
         "duplicate": False,
     }
 
@@ -234,8 +235,4 @@ def withdraw_order(
 
 def callback_path(order_id: str, what: str) -> str:
     return f"/v1/orders/{quote(order_id, safe='')}/{what}"
-
-
-def _fmt(micros: int | None) -> str | None:
-    return format_time(from_micros(micros))
 

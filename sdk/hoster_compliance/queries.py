@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from .errors import InvalidQuery, UnknownOrder
+from .regimes import is_overdue
 from .store import orders as store
 from .store.tables import deliveries, events, orders
-from .timeutil import format_time, from_micros, parse_time, to_micros
+from .timeutil import format_micros, format_time, from_micros, parse_time, to_micros
 
 STATUSES = ("open", "overdue", "completed", "withdrawn", "all")
 KINDS = ("order", "notice")
@@ -26,13 +27,8 @@ DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT = 500, 5000
 _NO_DEADLINE = 2**62  # sorts orders without a deadline last
 
 
-def _t(micros: int | None) -> str | None:
-    return format_time(from_micros(micros))
-
-
 def order_summary(row: Row[Any], now: datetime) -> dict[str, Any]:
     """The summary fields of an order (listing row)."""
-    now_us = to_micros(now)
     return {
         "issuer_id": row.issuer_id,
         "order_id": row.order_id,
@@ -41,11 +37,11 @@ def order_summary(row: Row[Any], now: datetime) -> dict[str, Any]:
         "category": row.category,
         "subcategory": row.subcategory,
         "status": row.status,
-        "received_at": _t(row.received_at),
-        "deadline": _t(row.deadline),
-        "overdue": row.status == "open" and row.deadline is not None and now_us > row.deadline,
-        "acknowledged_at": _t(row.acknowledged_at),
-        "effect_given_at": _t(row.effect_given_at),
+        "received_at": format_micros(row.received_at),
+        "deadline": format_micros(row.deadline),
+        "overdue": is_overdue(row.status, from_micros(row.deadline), now),
+        "acknowledged_at": format_micros(row.acknowledged_at),
+        "effect_given_at": format_micros(row.effect_given_at),
         "items_total": row.items_total,
         "items_resolved": row.items_resolved,
     }
@@ -62,11 +58,11 @@ def item_view(row: Row[Any]) -> dict[str, Any]:
         "content_hash": content_hash,
         "note": row.note,
         "action": row.action,
-        "acted_at": _t(row.acted_at),
+        "acted_at": format_micros(row.acted_at),
         "reason": row.reason,
         "basis": row.basis,
         "automated": row.automated,
-        "preserve_until": _t(row.preserve_until),
+        "preserve_until": format_micros(row.preserve_until),
     }
 
 
@@ -79,15 +75,15 @@ def delivery_view(row: Row[Any]) -> dict[str, Any]:
         "state": row.state,
         "attempts": row.attempts,
         "webhook_id": row.webhook_id,
-        "next_attempt_at": _t(row.next_attempt_at),
+        "next_attempt_at": format_micros(row.next_attempt_at),
         "last_status": row.last_status,
         "last_error": row.last_error,
-        "delivered_at": _t(row.delivered_at),
+        "delivered_at": format_micros(row.delivered_at),
     }
 
 
 def event_view(row: Row[Any]) -> dict[str, Any]:
-    return {"at": _t(row.at), "type": row.type, "actor": row.actor,
+    return {"at": format_micros(row.at), "type": row.type, "actor": row.actor,
             "detail": json.loads(row.detail)}
 
 
@@ -201,8 +197,8 @@ def order_detail_in(conn: Connection, row: Row[Any], now: datetime) -> dict[str,
         confidential=bool(row.confidential),
         preserve_for_days=row.preserve_for_days,
         trusted_flagger=bool(row.trusted_flagger),
-        withdrawn_at=_t(row.withdrawn_at),
-        completed_at=_t(row.completed_at),
+        withdrawn_at=format_micros(row.withdrawn_at),
+        completed_at=format_micros(row.completed_at),
         items=[item_view(i) for i in store.order_items(conn, row.id)],
         deliveries=[delivery_view(d) for d in store.order_deliveries(conn, row.id)],
         events=[event_view(e) for e in conn.execute(

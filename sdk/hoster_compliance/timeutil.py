@@ -62,3 +62,8 @@ def from_micros(value: int | None) -> datetime | None:
     if value is None:
         return None
     return _EPOCH + timedelta(microseconds=int(value))
+
+
+def format_micros(value: int | None) -> str | None:
+    """A stored time (microseconds since the epoch) written as :func:`format_time` does."""
+    return format_time(from_micros(value))

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from ..errors import InvalidQuery
-from ..timeutil import format_time, from_micros, to_micros
+from ..timeutil import format_micros, format_time, to_micros
 from .layout import NOTICE, ORDER, TOTAL, row_sort_key, template_row_key
 from .medians import Slots
 from .queries import Groups, collect
@@ -38,7 +38,7 @@ def build_report(
     order_groups, notice_groups = _collect_all(engine, lo, hi, as_of, _workers(engine, workers))
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat()},
-        "as_of": format_time(from_micros(as_of)),
+        "as_of": format_micros(as_of),
         "generated_at": format_time(now),
         "orders": _orders(order_groups),
         "notices": _notices(notice_groups),
