@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -26,7 +27,8 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .store import orders as store
-from .store.audit import append_event, canonical_json
+from .store.audit import append_event, append_events, canonical_json, event_row
+from .store.engine import storage_unavailable
 from .store.tables import orders
 from .timeutil import format_micros, format_time, to_micros
 
@@ -90,64 +92,40 @@ def verify_request(
     return issuer, webhook_id
 
 
-def store_order(
-    engine: Engine,
+@dataclass(frozen=True)
+class NewOrder:
+    """A verified, validated ``order.created``, ready to be written: its ``orders`` row, its
+    items, its acknowledgement and its audit detail, computed without the database."""
+
+    issuer_id: str
+    order_id: str
+    data: dict[str, Any]
+    row: dict[str, Any]
+    item_rows: list[dict[str, Any]]
+    ack: dict[str, Any]
+    received_text: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.issuer_id, self.order_id
+
+
+def prepare_order(
     config: Config,
     issuer: IssuerConfig,
     data: dict[str, Any],
     loaded: dict[str, Any],
     now: datetime,
-) -> Response:
-    """Store a new order with its acknowledgement in one transaction, or recognise a redelivery."""
-    # Insert first: a new order (the common case) costs no lookup. The unique constraint on
-    # (issuer_id, order_id) turns a redelivery, or a concurrent twin, into an IntegrityError;
-    # then the second attempt looks the stored order up and compares.
-    try:
-        with engine.begin() as conn:
-            return _insert(conn, config, issuer, data, loaded, now)
-    except sa.exc.IntegrityError:
-        pass
-    with engine.begin() as conn:
-        existing = store.find_order(conn, issuer.id, loaded["order_id"])
-        if existing is None:  # pragma: no cover - the conflicting row cannot vanish
-            raise RuntimeError("order vanished after a unique-constraint conflict")
-        return _redelivery(conn, existing, data, now)
-
-
-def _redelivery(
-    conn: sa.Connection, existing: Any, data: dict[str, Any], now: datetime
-) -> Response:
-    if json.loads(existing.data) != data:
-        raise Conflict("An order with this order_id was already received with different data.")
-    append_event(
-        conn, order_pk=existing.id, at=to_micros(now), type="duplicate_delivery",
-        actor=f"issuer:{existing.issuer_id}",
-    )
-    return 200, {
-        "order_id": existing.order_id,
-        "status": existing.status,
-        "received_at": format_micros(existing.received_at),
-        "deadline": format_micros(existing.deadline),
-        "duplicate": True,
-    }
-
-
-def _insert(
-    conn: sa.Connection,
-    config: Config,
-    issuer: IssuerConfig,
-    data: dict[str, Any],
-    loaded: dict[str, Any],
-    now: datetime,
-) -> Response:
+) -> NewOrder:
+    """What storing ``loaded`` (received ``now``) will write: regime, deadline and defaults
+    resolved, the acknowledgement built. Pure."""
     kind = loaded["kind"]
     regime = regimes.resolve_regime(loaded.get("regime"), issuer.default_regime)
     deadline = regimes.compute_deadline(regime, now, loaded.get("deadline"))
     category = loaded.get("category") or (
         categories.NOT_SPECIFIED_ORDER if kind == "order" else categories.NOT_SPECIFIED_NOTICE
     )
-    received = to_micros(now)
-    values = {
+    row = {
         "issuer_id": issuer.id,
         "order_id": loaded["order_id"],
         "kind": kind,
@@ -163,51 +141,156 @@ def _insert(
         "deadline": None if deadline is None else to_micros(deadline),
         "data": canonical_json(data),
         "status": "open",
-        "received_at": received,
+        "received_at": to_micros(now),
         "items_total": len(loaded["items"]),
         "items_resolved": 0,
         "automation_state": "pending",
     }
     item_rows = [
         {
+            "position": position,
             "item_id": item["item_id"],
             "url": item["url"],
             "content_hash_algorithm": (item.get("content_hash") or {}).get("algorithm"),
             "content_hash_value": (item.get("content_hash") or {}).get("value"),
             "note": item.get("note"),
         }
-        for item in loaded["items"]
+        for position, item in enumerate(loaded["items"])
     ]
-    order_pk = store.insert_order(conn, values, item_rows)
     received_text = format_time(now)
+    assert received_text is not None
     ack = {
         "type": "order.acknowledged",
         "timestamp": received_text,
         "data": {"order_id": loaded["order_id"], "hoster_id": config.hoster_id,
                  "received_at": received_text},
     }
-    store.enqueue_delivery(
-        conn, order_pk=order_pk, issuer_id=issuer.id, order_id=loaded["order_id"],
-        type="order.acknowledged", path=callback_path(loaded["order_id"], "acknowledgement"),
-        body=ack, now=received,
-    )
-    append_event(
-        conn, order_pk=order_pk, at=received, type="received", actor=f"issuer:{issuer.id}",
-        detail={"kind": kind, "regime": regime, "items": len(item_rows),
-                "deadline": format_micros(values["deadline"])},
-    )
+    return NewOrder(issuer.id, loaded["order_id"], data, row, item_rows, ack, received_text)
+
+
+def log_received(new: NewOrder) -> None:
+    """The log line of a stored order (written after its commit)."""
+    row = new.row
     log.info(
         "order received issuer=%s order=%s kind=%s regime=%s items=%d deadline=%s",
-        issuer.id, loaded["order_id"], kind, regime, len(item_rows),
-        format_micros(values["deadline"]),
+        new.issuer_id, new.order_id, row["kind"], row["regime"], len(new.item_rows),
+        format_micros(row["deadline"]),
     )
-    return 201, {
-        "order_id": loaded["order_id"],
-        "status": "open",
-        "received_at": received_text,
-        "deadline": format_micros(values["deadline"]),
-        "duplicate": False,
-    }
+
+
+def store_order(engine: Engine, new: NewOrder) -> Response:
+    """Store one order with its acknowledgement in a transaction of its own, or recognise a
+    redelivery. (The service stores through a group committer, :func:`commit_orders`.)"""
+    outcome = commit_orders(engine, [new])[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def commit_orders(engine: Engine, batch: Sequence[NewOrder]) -> list[Response | Exception]:
+    """Write a batch of orders in one transaction; one outcome per order, in order: its answer,
+    or the error for it alone (``Conflict``). Storage errors raise (every order of the batch
+    is then unanswered: 503). Any other failure of the batch, such as another process storing
+    one of these orders at the same moment, is retried with each order alone, so that it
+    touches only its own order."""
+    try:
+        with engine.begin() as conn:
+            return write_orders(conn, batch)
+    except sa.exc.SQLAlchemyError as exc:
+        if storage_unavailable(exc):
+            raise
+        failure: Exception = exc
+    except Exception as exc:  # noqa: BLE001 - a bug in one order must not fail the others
+        failure = exc
+    if len(batch) == 1 and not isinstance(failure, sa.exc.IntegrityError):
+        return [failure]
+    log.info("batch of %d orders failed (%s); storing each alone", len(batch),
+             type(failure).__name__)
+    return [_commit_alone(engine, new) for new in batch]
+
+
+def _commit_alone(engine: Engine, new: NewOrder) -> Response | Exception:
+    # A unique-constraint conflict means another transaction stored the same order after our
+    # lookup; the second try finds it and answers as for a redelivery.
+    for attempt in (1, 2):
+        try:
+            with engine.begin() as conn:
+                return write_orders(conn, [new])[0]
+        except sa.exc.IntegrityError as exc:
+            if attempt == 2:
+                return exc
+        except sa.exc.SQLAlchemyError as exc:
+            if storage_unavailable(exc):
+                raise
+            return exc
+        except Exception as exc:  # noqa: BLE001
+            return exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def write_orders(conn: sa.Connection, batch: Sequence[NewOrder]) -> list[Response | Exception]:
+    """Inside the caller's transaction: insert the orders not stored yet (with items, queued
+    acknowledgements and ``received`` events) and answer the others as redeliveries: the same
+    data is ``200 duplicate`` (with a ``duplicate_delivery`` event), different data
+    ``Conflict``."""
+    stored = {(row.issuer_id, row.order_id): row
+              for row in store.find_orders(conn, [new.key for new in batch])}
+    firsts: dict[tuple[str, str], NewOrder] = {}
+    fresh: list[NewOrder] = []
+    for new in batch:
+        if new.key not in stored and new.key not in firsts:
+            firsts[new.key] = new
+            fresh.append(new)
+    pks = store.insert_orders(conn, [new.row for new in fresh],
+                              [new.item_rows for new in fresh])
+    store.enqueue_deliveries(conn, [
+        store.delivery_row(
+            order_pk=pks[new.key], issuer_id=new.issuer_id, order_id=new.order_id,
+            type="order.acknowledged", path=callback_path(new.order_id, "acknowledgement"),
+            body=new.ack, now=new.row["received_at"],
+        )
+        for new in fresh
+    ])
+    outcomes: list[Response | Exception] = []
+    events: list[dict[str, Any]] = []
+    for new in batch:
+        actor = f"issuer:{new.issuer_id}"
+        if firsts.get(new.key) is new:
+            row = new.row
+            events.append(event_row(
+                order_pk=pks[new.key], at=row["received_at"], type="received", actor=actor,
+                detail={"kind": row["kind"], "regime": row["regime"],
+                        "items": len(new.item_rows), "deadline": format_micros(row["deadline"])},
+            ))
+            outcomes.append((201, {
+                "order_id": new.order_id, "status": "open", "received_at": new.received_text,
+                "deadline": format_micros(row["deadline"]), "duplicate": False,
+            }))
+            continue
+        if new.key in stored:
+            earlier = stored[new.key]
+            earlier_data = json.loads(earlier.data)
+            order_pk, status = earlier.id, earlier.status
+            received_at, deadline = earlier.received_at, earlier.deadline
+        else:  # the same order twice in this batch
+            first = firsts[new.key]
+            earlier_data, order_pk, status = first.data, pks[new.key], "open"
+            received_at, deadline = first.row["received_at"], first.row["deadline"]
+        if earlier_data != new.data:
+            outcomes.append(
+                Conflict("An order with this order_id was already received with different data.")
+            )
+            continue
+        events.append(event_row(
+            order_pk=order_pk, at=new.row["received_at"], type="duplicate_delivery", actor=actor,
+        ))
+        outcomes.append((200, {
+            "order_id": new.order_id, "status": status,
+            "received_at": format_micros(received_at), "deadline": format_micros(deadline),
+            "duplicate": True,
+        }))
+    append_events(conn, events)
+    return outcomes
 
 
 def withdraw_order(

@@ -37,6 +37,11 @@ def event_hash(
 _LOCK_HEAD = sa.select(chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
 _INSERT_EVENT = events.insert()
 _UPDATE_HEAD = chain_head.update().where(chain_head.c.id == 1)
+# After an executemany the newest id is the largest: every event is inserted while its writer
+# holds the chain head, so no other writer's event can come between.
+_UPDATE_HEAD_TO_NEWEST = chain_head.update().where(chain_head.c.id == 1).values(
+    event_id=sa.select(sa.func.max(events.c.id)).scalar_subquery()
+)
 
 
 def append_event(
@@ -64,6 +69,31 @@ def append_event(
     }))
     conn.execute(_UPDATE_HEAD, {"hash": digest, "event_id": event_id})
     return event_id
+
+
+def event_row(
+    *, order_pk: int | None, at: int, type: str, actor: str, detail: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An event for :func:`append_events`, not yet chained."""
+    return {"order_pk": order_pk, "at": at, "type": type, "actor": actor,
+            "detail": canonical_json(detail or {})}
+
+
+def append_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Append several events (from :func:`event_row`), in order, with one lock of the chain
+    head, one executemany and one head update. The ids increase in list order: SQLite and
+    psycopg run an executemany row after row."""
+    if not rows:
+        return
+    head = conn.execute(_LOCK_HEAD).scalar_one()
+    chained = []
+    for row in rows:
+        digest = event_hash(head, order_pk=row["order_pk"], at=row["at"], type=row["type"],
+                            actor=row["actor"], detail=row["detail"])
+        chained.append(dict(row, prev_hash=head, hash=digest))
+        head = digest
+    conn.execute(_INSERT_EVENT, chained)
+    conn.execute(_UPDATE_HEAD_TO_NEWEST, {"hash": head})
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,15 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_SECONDS = 10
 
 
+def storage_unavailable(exc: BaseException) -> bool:
+    """True for database errors that mean "not reachable right now" (answer 503, retry later)
+    rather than a bug: lost or refused connections, locks held too long, a database that is
+    shutting down."""
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

@@ -28,7 +28,11 @@ _FIND_ORDER = sa.select(orders).where(
     orders.c.issuer_id == sa.bindparam("p_issuer_id"),
     orders.c.order_id == sa.bindparam("p_order_id"),
 )
+_FIND_ORDERS = sa.select(orders).where(
+    sa.tuple_(orders.c.issuer_id, orders.c.order_id).in_(sa.bindparam("p_keys", expanding=True))
+)
 _INSERT_ORDER = orders.insert()
+_INSERT_ORDERS = orders.insert().returning(orders.c.id, orders.c.issuer_id, orders.c.order_id)
 _INSERT_ITEMS = items.insert()
 _INSERT_DELIVERY = deliveries.insert()
 
@@ -37,6 +41,29 @@ def find_order(conn: Connection, issuer_id: str, order_id: str) -> Row[Any] | No
     return conn.execute(
         _FIND_ORDER, {"p_issuer_id": issuer_id, "p_order_id": order_id}
     ).first()
+
+
+def find_orders(conn: Connection, keys: list[tuple[str, str]]) -> list[Row[Any]]:
+    """The stored orders among ``keys`` (``(issuer_id, order_id)`` pairs), in one query."""
+    if not keys:
+        return []
+    return list(conn.execute(_FIND_ORDERS, {"p_keys": keys}))
+
+
+def insert_orders(
+    conn: Connection, rows: list[dict[str, Any]], item_rows: list[list[dict[str, Any]]]
+) -> dict[tuple[str, str], int]:
+    """Insert several orders (one multi-row INSERT) and all their items (one executemany);
+    returns each order's primary key by ``(issuer_id, order_id)``. ``item_rows[i]`` are the
+    items of ``rows[i]``, each with its ``position``."""
+    if not rows:
+        return {}
+    pks = {(r.issuer_id, r.order_id): int(r.id) for r in conn.execute(_INSERT_ORDERS, rows)}
+    conn.execute(_INSERT_ITEMS, [
+        dict(item, order_pk=pks[(row["issuer_id"], row["order_id"])])
+        for row, order_items in zip(rows, item_rows, strict=True) for item in order_items
+    ])
+    return pks
 
 
 def insert_order(conn: Connection, values: dict[str, Any], item_rows: list[dict[str, Any]]) -> int:
@@ -83,15 +110,27 @@ def enqueue_delivery(
     now: int,
 ) -> int:
     """Queue a callback in the caller's transaction (the outbox): due at once."""
-    return inserted_id(
-        conn.execute(
-            _INSERT_DELIVERY,
-            {
-                "order_pk": order_pk, "issuer_id": issuer_id, "order_id": order_id,
-                "type": type, "path": path, "webhook_id": new_webhook_id(),
-                "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-                "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
-                "give_up_at": now + DELIVERY_GIVE_UP_MICROS,
-            },
-        )
-    )
+    return inserted_id(conn.execute(_INSERT_DELIVERY, delivery_row(
+        order_pk=order_pk, issuer_id=issuer_id, order_id=order_id, type=type, path=path,
+        body=body, now=now,
+    )))
+
+
+def enqueue_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Queue several callbacks (rows from :func:`delivery_row`) in one executemany."""
+    if rows:
+        conn.execute(_INSERT_DELIVERY, rows)
+
+
+def delivery_row(
+    *, order_pk: int, issuer_id: str, order_id: str, type: str, path: str,
+    body: dict[str, Any], now: int,
+) -> dict[str, Any]:
+    """The outbox row of a callback due at once, with a new ``webhook-id``."""
+    return {
+        "order_pk": order_pk, "issuer_id": issuer_id, "order_id": order_id,
+        "type": type, "path": path, "webhook_id": new_webhook_id(),
+        "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
+        "give_up_at": now + DELIVERY_GIVE_UP_MICROS,
+    }
