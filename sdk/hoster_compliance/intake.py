@@ -190,21 +190,33 @@ def store_order(engine: Engine, new: NewOrder) -> Response:
 def commit_orders(engine: Engine, batch: Sequence[NewOrder]) -> list[Response | Exception]:
     """Write a batch of orders in one transaction; one outcome per order, in order: its answer,
     or the error for it alone (``Conflict``). Storage errors raise (every order of the batch
-    is then unanswered: 503). Any other failure of the batch, such as another process storing
-    one of these orders at the same moment, is retried with each order alone, so that it
-    touches only its own order."""
-    try:
-        with engine.begin() as conn:
-            return write_orders(conn, batch)
-    except sa.exc.SQLAlchemyError as exc:
-        if storage_unavailable(exc):
-            raise
-        failure: Exception = exc
-    except Exception as exc:  # noqa: BLE001 - a bug in one order must not fail the others
-        failure = exc
+    is then unanswered: 503).
+
+    The orders are inserted without a lookup first: a new order, the common case, costs none.
+    If one of them was stored before (a redelivery), the unique constraint on
+    ``(issuer_id, order_id)`` fails the transaction and the batch is written again, this time
+    looking its orders up. If that fails too (another process stored one of them in between,
+    or one order cannot be stored), each order is written alone, so that a failure touches
+    only its own order."""
+    failure: Exception | None = None
+    for lookup in (False, True):
+        try:
+            with engine.begin() as conn:
+                return write_orders(conn, batch, lookup=lookup)
+        except sa.exc.IntegrityError as exc:
+            failure = exc
+        except sa.exc.SQLAlchemyError as exc:
+            if storage_unavailable(exc):
+                raise
+            failure = exc
+            break
+        except Exception as exc:  # noqa: BLE001 - a bug in one order must not fail the others
+            failure = exc
+            break
+    assert failure is not None
     if len(batch) == 1 and not isinstance(failure, sa.exc.IntegrityError):
         return [failure]
-    log.info("batch of %d orders failed (%s); storing each alone", len(batch),
+    log.info("a batch of %d orders failed (%s); storing each alone", len(batch),
              type(failure).__name__)
     return [_commit_alone(engine, new) for new in batch]
 
@@ -215,7 +227,7 @@ def _commit_alone(engine: Engine, new: NewOrder) -> Response | Exception:
     for attempt in (1, 2):
         try:
             with engine.begin() as conn:
-                return write_orders(conn, [new])[0]
+                return write_orders(conn, [new], lookup=True)[0]
         except sa.exc.IntegrityError as exc:
             if attempt == 2:
                 return exc
@@ -228,13 +240,16 @@ def _commit_alone(engine: Engine, new: NewOrder) -> Response | Exception:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def write_orders(conn: sa.Connection, batch: Sequence[NewOrder]) -> list[Response | Exception]:
+def write_orders(
+    conn: sa.Connection, batch: Sequence[NewOrder], *, lookup: bool = True
+) -> list[Response | Exception]:
     """Inside the caller's transaction: insert the orders not stored yet (with items, queued
     acknowledgements and ``received`` events) and answer the others as redeliveries: the same
     data is ``200 duplicate`` (with a ``duplicate_delivery`` event), different data
-    ``Conflict``."""
+    ``Conflict``. Without ``lookup`` every order is taken for new (an order stored before then
+    raises ``IntegrityError``); the same order twice in ``batch`` is recognised either way."""
     stored = {(row.issuer_id, row.order_id): row
-              for row in store.find_orders(conn, [new.key for new in batch])}
+              for row in store.find_orders(conn, [new.key for new in batch])} if lookup else {}
     firsts: dict[tuple[str, str], NewOrder] = {}
     fresh: list[NewOrder] = []
     for new in batch:

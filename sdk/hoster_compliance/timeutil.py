@@ -29,7 +29,8 @@ def format_time(value: datetime | None) -> str | None:
     if value is None:
         return None
     value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    # isoformat, not strftime: always four year digits, and several times faster (hot path).
+    text = value.replace(tzinfo=None).isoformat(timespec="seconds")
     if value.microsecond:
         text += f".{value.microsecond:06d}".rstrip("0")
     return text + "Z"

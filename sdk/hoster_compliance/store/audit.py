@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .engine import GENESIS_HASH
-from .orders import inserted_id
+from .orders import inserted_id, one_or_many
 from .tables import chain_head, events
 
 
@@ -92,7 +92,7 @@ def append_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
                             actor=row["actor"], detail=row["detail"])
         chained.append(dict(row, prev_hash=head, hash=digest))
         head = digest
-    conn.execute(_INSERT_EVENT, chained)
+    conn.execute(_INSERT_EVENT, one_or_many(chained))
     conn.execute(_UPDATE_HEAD_TO_NEWEST, {"hash": head})
 
 

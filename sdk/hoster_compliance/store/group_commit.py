@@ -4,14 +4,18 @@ A webhook's answer may only be sent once its order is committed (PROTOCOL: a 2xx
 stored). Committing every order in a transaction of its own costs a commit (an fsync on
 SQLite, a WAL flush on PostgreSQL) and a handful of statements per order. Under load, several
 request threads of one process hold a validated order at the same moment; a
-:class:`GroupCommitter` lets the first of them (the *leader*) write all of them in one
-transaction, while the others (*followers*) wait for the outcome of their own item. Nobody is
-answered before the transaction holding their item has committed.
+:class:`GroupCommitter` lets one of them (the *leader*) write all of them in one transaction,
+while the others (*followers*) wait for the outcome of their own item. Nobody is answered
+before the transaction holding their item has committed.
 
 The leader does not wait for a timer when nobody else is coming: callers *announce* themselves
 (:meth:`GroupCommitter.announce`) when they start the work that may end in a submit, and the
-leader waits, at most ``max_wait`` seconds, only while announced callers have not yet
-submitted or left. With one request at a time there is no wait at all.
+leader waits, at most ``max_wait`` seconds, only while announced callers have neither
+submitted nor left. With one request at a time there is no wait at all.
+
+Each follower sleeps on a lock of its own, released when its item is done or when it is handed
+the lead; no thread is woken for somebody else's news (a shared condition woke every waiting
+request thread for every batch, which cost more CPU than it saved under load).
 
 The committer knows nothing of databases: ``commit_batch(items)`` does the writing and returns
 one outcome per item (a result, or the exception for that item alone); if it raises, every item
@@ -31,17 +35,21 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-@dataclass
 class _Slot(Generic[T, R]):
-    item: T
-    done: bool = False
-    result: R | None = None
-    error: BaseException | None = None
+    __slots__ = ("item", "done", "result", "error", "wakeup")
+
+    def __init__(self, item: T) -> None:
+        self.item = item
+        self.done = False
+        self.result: R | None = None
+        self.error: BaseException | None = None
+        self.wakeup = threading.Lock()
+        self.wakeup.acquire()  # released once: item done, or the lead handed over
 
 
 @dataclass
 class GroupCommitStats:
-    """Counters for logs and benchmarks: how many batches, how many items in them."""
+    """Counters for logs and benchmarks: how many batches, how many items, their sizes."""
 
     batches: int = 0
     items: int = 0
@@ -64,71 +72,75 @@ class GroupCommitter(Generic[T, R]):
         self._max_batch = max_batch
         self._max_wait = max_wait
         self._monotonic = monotonic
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._arrival = threading.Condition(self._lock)  # only the leader ever waits on it
         self._pending: list[_Slot[T, R]] = []
-        self._announced = 0
+        self._expected = 0  # announced callers that have neither submitted nor left
         self._leader = False
+        self._local = threading.local()
         self.stats = GroupCommitStats()
 
     @contextmanager
     def announce(self) -> Iterator[None]:
-        """Tell the committer that this thread may submit soon; leaving the block (after a
-        submit, or without one, say on a validation error) withdraws the announcement."""
-        with self._cond:
-            self._announced += 1
+        """Tell the committer that this thread may submit soon. A submit inside the block, or
+        leaving it without one (say on a validation error), ends the announcement."""
+        if getattr(self._local, "state", None) is not None:  # nested: the outer block counts
+            yield
+            return
+        with self._lock:
+            self._expected += 1
+        self._local.state = "announced"
         try:
             yield
         finally:
-            with self._cond:
-                self._announced -= 1
-                self._cond.notify_all()
+            if self._local.state == "announced":  # left without a submit
+                with self._lock:
+                    self._expected -= 1
+                    self._arrival.notify()
+            self._local.state = None
 
     def submit(self, item: T) -> R:
         """Write ``item`` in the next batch; return its result once that batch committed, or
-        raise its exception. Called inside :meth:`announce` or not, both work."""
+        raise its exception. Works inside :meth:`announce` or without it."""
         slot: _Slot[T, R] = _Slot(item)
-        with self._cond:
+        announced = getattr(self._local, "state", None) == "announced"
+        if announced:
+            self._local.state = "submitted"  # leaving the block must not count it again
+        with self._lock:
+            if announced:
+                self._expected -= 1
             self._pending.append(slot)
-            self._cond.notify_all()  # a leader waiting for announced callers may go on
-            while not slot.done and self._leader:
-                self._cond.wait()
+            lead = not self._leader
+            if lead:
+                self._leader = True
+            else:
+                self._arrival.notify()  # a leader waiting for announced callers may go on
+        if not lead:
+            slot.wakeup.acquire()
             if slot.done:
                 return self._outcome(slot)
-            self._leader = True
+            # Not done, yet woken: the previous leader handed the lead to this thread.
         try:
             while not slot.done:
-                batch = self._take_batch()
-                self._run(batch)
+                self._run(self._take_batch())
         finally:
-            with self._cond:
-                self._leader = False
-                self._cond.notify_all()  # followers: results, or one of you leads now
+            self._hand_over_lead()
         return self._outcome(slot)
 
     def _take_batch(self) -> list[_Slot[T, R]]:
-        """The leader's next batch: everything pending, once every announced caller has
-        submitted or left (at most ``max_wait`` after the leader started waiting)."""
-        with self._cond:
-            deadline = self._monotonic() + self._max_wait
-            # Callers that announced and have not submitted yet are still validating; the
-            # leader's own submit is already counted in _pending (and maybe still announced).
-            while (
-                len(self._pending) < self._max_batch
-                and self._announced > self._announced_pending()
-            ):
-                remaining = deadline - self._monotonic()
-                if remaining <= 0:
-                    break
-                self._cond.wait(remaining)
+        """The leader's next batch: everything pending, once no announced caller is still on
+        its way (at most ``max_wait`` after the leader started waiting)."""
+        with self._lock:
+            if self._expected > 0 and len(self._pending) < self._max_batch:
+                deadline = self._monotonic() + self._max_wait
+                while self._expected > 0 and len(self._pending) < self._max_batch:
+                    remaining = deadline - self._monotonic()
+                    if remaining <= 0:
+                        break
+                    self._arrival.wait(remaining)
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]
             return batch
-
-    def _announced_pending(self) -> int:
-        # Every submitter may be announced; counting pending ones against the announced is
-        # an upper bound on who is still on the way (callers that never announced make the
-        # leader wait less, never more).
-        return len(self._pending)
 
     def _run(self, batch: list[_Slot[T, R]]) -> None:
         try:
@@ -137,19 +149,27 @@ class GroupCommitter(Generic[T, R]):
                 raise RuntimeError("commit_batch returned a wrong number of outcomes")
         except BaseException as exc:  # every item of the batch failed with it
             outcomes = [exc] * len(batch)
-        with self._cond:
-            for slot, outcome in zip(batch, outcomes, strict=True):
-                if isinstance(outcome, BaseException):
-                    slot.error = outcome
-                else:
-                    slot.result = outcome
-                slot.done = True
-            size = len(batch)
+        size = len(batch)
+        with self._lock:
             self.stats.batches += 1
             self.stats.items += size
             self.stats.largest = max(self.stats.largest, size)
             self.stats.sizes[size] = self.stats.sizes.get(size, 0) + 1
-            self._cond.notify_all()
+        for slot, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                slot.error = outcome
+            else:
+                slot.result = outcome
+            slot.done = True
+            slot.wakeup.release()  # the leader's own slot too: nobody waits on it
+
+    def _hand_over_lead(self) -> None:
+        """The leader's item is done: the oldest pending caller leads next, or nobody."""
+        with self._lock:
+            if self._pending:
+                self._pending[0].wakeup.release()
+            else:
+                self._leader = False
 
     @staticmethod
     def _outcome(slot: _Slot[T, R]) -> R:
