@@ -49,12 +49,15 @@ class _Slot(Generic[T, R]):
 
 @dataclass
 class GroupCommitStats:
-    """Counters for logs and benchmarks: how many batches, how many items, their sizes."""
+    """Counters for logs and benchmarks: how many batches, how many items, their sizes; and
+    right now, how many items wait for a batch and how many are being committed."""
 
     batches: int = 0
     items: int = 0
     largest: int = 0
     sizes: dict[int, int] = field(default_factory=dict)
+    waiting: int = 0
+    committing: int = 0
 
 
 class GroupCommitter(Generic[T, R]):
@@ -110,6 +113,7 @@ class GroupCommitter(Generic[T, R]):
             if announced:
                 self._expected -= 1
             self._pending.append(slot)
+            self.stats.waiting = len(self._pending)
             lead = not self._leader
             if lead:
                 self._leader = True
@@ -140,6 +144,8 @@ class GroupCommitter(Generic[T, R]):
                     self._arrival.wait(remaining)
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]
+            self.stats.waiting = len(self._pending)
+            self.stats.committing = len(batch)
             return batch
 
     def _run(self, batch: list[_Slot[T, R]]) -> None:
@@ -151,6 +157,7 @@ class GroupCommitter(Generic[T, R]):
             outcomes = [exc] * len(batch)
         size = len(batch)
         with self._lock:
+            self.stats.committing = 0
             self.stats.batches += 1
             self.stats.items += size
             self.stats.largest = max(self.stats.largest, size)

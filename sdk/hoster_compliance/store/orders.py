@@ -34,7 +34,6 @@ _FIND_ISSUER_ORDERS = sa.select(orders).where(
     orders.c.issuer_id == sa.bindparam("p_issuer_id"),
     orders.c.order_id.in_(sa.bindparam("p_order_ids", expanding=True)),
 )
-_INSERT_ORDER = orders.insert()
 _INSERT_ORDERS = orders.insert().returning(orders.c.id, orders.c.issuer_id, orders.c.order_id)
 _INSERT_ITEMS = items.insert()
 _INSERT_DELIVERY = deliveries.insert()
@@ -80,16 +79,6 @@ def one_or_many(rows: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, A
     """Parameters for ``execute``: a single row runs as a plain statement, cheaper than an
     executemany of one."""
     return rows[0] if len(rows) == 1 else rows
-
-
-def insert_order(conn: Connection, values: dict[str, Any], item_rows: list[dict[str, Any]]) -> int:
-    """Insert one order and its items; returns the order's primary key."""
-    order_pk = inserted_id(conn.execute(_INSERT_ORDER, values))
-    conn.execute(
-        _INSERT_ITEMS,
-        [dict(row, order_pk=order_pk, position=i) for i, row in enumerate(item_rows)],
-    )
-    return order_pk
 
 
 def order_items(conn: Connection, order_pk: int) -> list[Row[Any]]:
