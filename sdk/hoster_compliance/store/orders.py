@@ -34,7 +34,11 @@ _FIND_ISSUER_ORDERS = sa.select(orders).where(
     orders.c.issuer_id == sa.bindparam("p_issuer_id"),
     orders.c.order_id.in_(sa.bindparam("p_order_ids", expanding=True)),
 )
-_INSERT_ORDERS = orders.insert().returning(orders.c.id, orders.c.issuer_id, orders.c.order_id)
+_INSERT_ORDERS = orders.insert()
+_ISSUER_ORDER_PKS = sa.select(orders.c.id, orders.c.order_id).where(
+    orders.c.issuer_id == sa.bindparam("p_issuer_id"),
+    orders.c.order_id.in_(sa.bindparam("p_order_ids", expanding=True)),
+)
 _INSERT_ITEMS = items.insert()
 _INSERT_DELIVERY = deliveries.insert()
 
@@ -61,13 +65,31 @@ def find_orders(conn: Connection, keys: list[tuple[str, str]]) -> list[Row[Any]]
 def insert_orders(
     conn: Connection, rows: list[dict[str, Any]], item_rows: list[list[dict[str, Any]]]
 ) -> dict[tuple[str, str], int]:
-    """Insert several orders (one multi-row INSERT) and all their items (one executemany);
-    returns each order's primary key by ``(issuer_id, order_id)``. ``item_rows[i]`` are the
-    items of ``rows[i]``, each with its ``position``."""
+    """Insert several orders and all their items (an executemany each); returns each order's
+    primary key by ``(issuer_id, order_id)``. ``item_rows[i]`` are the items of ``rows[i]``,
+    each with its ``position``.
+
+    The keys are read back with one SELECT per issuer rather than with ``INSERT ...
+    RETURNING`` over several rows: SQLAlchemy writes that as one statement per batch size,
+    whose text is too long for psycopg's query cache, and parsing it again for every batch
+    cost more than the whole rest of the transaction (BENCHMARKS.md)."""
     if not rows:
         return {}
-    pks = {(r.issuer_id, r.order_id): int(r.id)
-           for r in conn.execute(_INSERT_ORDERS, one_or_many(rows))}
+    if len(rows) == 1:
+        row = rows[0]
+        pks = {(row["issuer_id"], row["order_id"]):
+               inserted_id(conn.execute(_INSERT_ORDERS, row))}
+    else:
+        conn.execute(_INSERT_ORDERS, rows)
+        by_issuer: dict[str, list[str]] = {}
+        for row in rows:
+            by_issuer.setdefault(row["issuer_id"], []).append(row["order_id"])
+        pks = {}
+        for issuer_id, order_ids in by_issuer.items():
+            for found in conn.execute(
+                _ISSUER_ORDER_PKS, {"p_issuer_id": issuer_id, "p_order_ids": order_ids}
+            ):
+                pks[(issuer_id, found.order_id)] = int(found.id)
     conn.execute(_INSERT_ITEMS, [
         dict(item, order_pk=pks[(row["issuer_id"], row["order_id"])])
         for row, order_items in zip(rows, item_rows, strict=True) for item in order_items
