@@ -104,6 +104,7 @@ class NewOrder:
     item_rows: list[dict[str, Any]]
     ack: dict[str, Any]
     received_text: str
+    deadline_text: str | None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -165,7 +166,8 @@ def prepare_order(
         "data": {"order_id": loaded["order_id"], "hoster_id": config.hoster_id,
                  "received_at": received_text},
     }
-    return NewOrder(issuer.id, loaded["order_id"], data, row, item_rows, ack, received_text)
+    return NewOrder(issuer.id, loaded["order_id"], data, row, item_rows, ack, received_text,
+                    format_time(deadline))
 
 
 def log_received(new: NewOrder) -> None:
@@ -174,7 +176,7 @@ def log_received(new: NewOrder) -> None:
     log.info(
         "order received issuer=%s order=%s kind=%s regime=%s items=%d deadline=%s",
         new.issuer_id, new.order_id, row["kind"], row["regime"], len(new.item_rows),
-        format_micros(row["deadline"]),
+        new.deadline_text,
     )
 
 
@@ -275,11 +277,11 @@ def write_orders(
             events.append(event_row(
                 order_pk=pks[new.key], at=row["received_at"], type="received", actor=actor,
                 detail={"kind": row["kind"], "regime": row["regime"],
-                        "items": len(new.item_rows), "deadline": format_micros(row["deadline"])},
+                        "items": len(new.item_rows), "deadline": new.deadline_text},
             ))
             outcomes.append((201, {
                 "order_id": new.order_id, "status": "open", "received_at": new.received_text,
-                "deadline": format_micros(row["deadline"]), "duplicate": False,
+                "deadline": new.deadline_text, "duplicate": False,
             }))
             continue
         if new.key in stored:

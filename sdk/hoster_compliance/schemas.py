@@ -305,10 +305,14 @@ def load_envelope(doc: object) -> dict[str, Any]:
     return envelope
 
 
-def load_order_created(data: object, *, now: datetime) -> dict[str, Any]:
+def load_order_created(
+    data: object, *, now: datetime, strings_checked: bool = False
+) -> dict[str, Any]:
     """Validate ``order.created`` data; only what was sent, loaded (times aware UTC). Defaults
-    that depend on the issuer (regime, Member State, category) are left to the service."""
-    reject_nul(data)
+    that depend on the issuer (regime, Member State, category) are left to the service.
+    ``strings_checked``: :func:`load_envelope` already looked for U+0000 (it looks everywhere)."""
+    if not strings_checked:
+        reject_nul(data)
     errors: dict[Any, Any] = {}
     try:
         loaded: dict[str, Any] = _ORDER_CREATED.load(data)  # type: ignore[arg-type]

@@ -95,7 +95,7 @@ class ComplianceService:
         data = doc["data"]
         try:
             if envelope["type"] == "order.created":
-                loaded = schemas.load_order_created(data, now=now)
+                loaded = schemas.load_order_created(data, now=now, strings_checked=True)
                 new = intake.prepare_order(self.config, issuer, data, loaded, now)
                 status, payload = self._order_writer.submit(new)
                 if status == 201:
