@@ -62,9 +62,9 @@ def run_wsgi(
     _Server().run()
 
 
-#: Connections a process needs beside its request threads: the delivery worker's two threads
-#: and the automation runner.
-BACKGROUND_CONNECTIONS = 3
+#: Connections a process needs beside its request threads: the delivery worker's two threads,
+#: the automation runner and up to two group-commit threads (``store/group_commit.py``).
+BACKGROUND_CONNECTIONS = 5
 
 
 def build_app(config: Config, *, with_worker: bool, threads: int = 8) -> Any:

@@ -29,8 +29,9 @@ class Recorder:
 
     def __call__(self, items: Sequence[int]) -> list[Any]:
         self.batches.append(list(items))
-        self.entered.set()
-        assert self.release.wait(JOIN)
+        if len(self.batches) == 1:  # only the first batch is held open
+            self.entered.set()
+            assert self.release.wait(JOIN)
         return [self.fail(item) or item * 10 for item in items]
 
 
@@ -76,7 +77,7 @@ def test_callers_arriving_during_a_commit_share_the_next_one() -> None:
     recorder = Recorder(hold_first=True)
     committer: GroupCommitter[int, int] = GroupCommitter(recorder)
     first, first_results = run_in_threads(committer.submit, [1])
-    assert recorder.entered.wait(JOIN)  # caller 1 leads and is inside its commit
+    assert recorder.entered.wait(JOIN)  # caller 1's batch is being committed
     rest, results = run_in_threads(committer.submit, [2, 3, 4, 5])
     wait_until(lambda: committer.stats.waiting == 4)
     recorder.release.set()
@@ -149,7 +150,7 @@ def test_max_batch_bounds_each_transaction_and_everyone_is_served() -> None:
     assert sorted(i for batch in recorder.batches for i in batch) == list(range(8))
 
 
-def test_the_leader_waits_for_an_announced_caller() -> None:
+def test_the_committer_waits_for_an_announced_caller() -> None:
     recorder = Recorder()
     committer: GroupCommitter[int, int] = GroupCommitter(recorder, max_wait=JOIN)
     validated = threading.Event()
@@ -158,7 +159,7 @@ def test_the_leader_waits_for_an_announced_caller() -> None:
     def slow_caller(item: int) -> int:
         with committer.announce():
             announced.set()
-            assert validated.wait(JOIN)  # still "validating" when the leader arrives
+            assert validated.wait(JOIN)  # still "validating" when work arrives
             return committer.submit(item)
 
     def fast_caller(item: int) -> int:
@@ -169,14 +170,14 @@ def test_the_leader_waits_for_an_announced_caller() -> None:
     assert announced.wait(JOIN)
     fast, fast_results = run_in_threads(fast_caller, [2])
     wait_until(lambda: committer.stats.waiting == 1)
-    assert recorder.batches == []  # the leader (2) is waiting for the announced caller
+    assert recorder.batches == []  # the committer waits for the announced caller
     validated.set()
     join(slow + fast)
     assert recorder.batches == [[2, 1]]  # one transaction for both
     assert slow_results == {1: 10} and fast_results == {2: 20}
 
 
-def test_an_announced_caller_that_leaves_without_submitting_releases_the_leader() -> None:
+def test_an_announced_caller_that_leaves_without_submitting_releases_the_committer() -> None:
     recorder = Recorder()
     committer: GroupCommitter[int, int] = GroupCommitter(recorder, max_wait=JOIN)
     leave = threading.Event()
@@ -196,7 +197,7 @@ def test_an_announced_caller_that_leaves_without_submitting_releases_the_leader(
     assert results == {5: 50} and recorder.batches == [[5]]
 
 
-def test_the_leader_stops_waiting_after_max_wait() -> None:
+def test_the_committer_stops_waiting_after_max_wait() -> None:
     recorder = Recorder()
     committer: GroupCommitter[int, int] = GroupCommitter(recorder, max_wait=0.05)
     stay = threading.Event()
@@ -254,3 +255,57 @@ def test_many_callers_each_get_their_own_outcome() -> None:
                 assert outcome == item * 10
     assert committer.stats.items == 400
     assert committer.stats.waiting == 0
+
+
+def test_a_second_committer_takes_a_backlog_while_the_first_is_held_up() -> None:
+    recorder = Recorder(hold_first=True)
+    committer: GroupCommitter[int, int] = GroupCommitter(recorder, committers=2, parallel_min=3)
+    first, first_results = run_in_threads(committer.submit, [1])
+    assert recorder.entered.wait(JOIN)
+    # Two waiting items are not worth a second transaction: they wait for the first.
+    rest, results = run_in_threads(committer.submit, [2, 3])
+    wait_until(lambda: committer.stats.waiting == 2)
+    assert recorder.batches == [[1]]
+    # A third makes a backlog: the second committer writes it while [1] is still open.
+    more, more_results = run_in_threads(committer.submit, [4])
+    join(rest + more)
+    assert results == {2: 20, 3: 30} and more_results == {4: 40}
+    assert first_results == {}
+    assert sorted(recorder.batches[1]) == [2, 3, 4]
+    recorder.release.set()
+    join(first)
+    assert first_results == {1: 10}
+
+
+def test_committer_threads_end_when_idle_and_come_back() -> None:
+    name = "gc-idle-test"
+    committer: GroupCommitter[int, int] = GroupCommitter(
+        Recorder(), idle_exit=0.05, name=name)
+
+    def alive() -> int:
+        return sum(1 for t in threading.enumerate() if t.name.startswith(name))
+
+    assert alive() == 0  # none before the first submit
+    assert committer.submit(1) == 10
+    wait_until(lambda: alive() == 0)
+    assert committer.submit(2) == 20  # a new one starts
+    wait_until(lambda: alive() == 0)
+
+
+def test_a_forked_child_commits_with_threads_of_its_own() -> None:
+    import os
+
+    committer: GroupCommitter[int, int] = GroupCommitter(Recorder(), idle_exit=JOIN)
+    assert committer.submit(1) == 10  # the parent's committer thread is alive now
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's thread is not here
+        import signal
+
+        signal.alarm(5)  # a child left waiting dies of SIGALRM: the test fails, never hangs
+        code = 1
+        try:
+            code = 0 if committer.submit(2) == 20 else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -4,18 +4,22 @@ A webhook's answer may only be sent once its order is committed (PROTOCOL: a 2xx
 stored). Committing every order in a transaction of its own costs a commit (an fsync on
 SQLite, a WAL flush on PostgreSQL) and a handful of statements per order. Under load, several
 request threads of one process hold a validated order at the same moment; a
-:class:`GroupCommitter` lets one of them (the *leader*) write all of them in one transaction,
-while the others (*followers*) wait for the outcome of their own item. Nobody is answered
+:class:`GroupCommitter` collects them and a *committer* thread writes them in one
+transaction, while each caller waits for the outcome of its own item. Nobody is answered
 before the transaction holding their item has committed.
 
-The leader does not wait for a timer when nobody else is coming: callers *announce* themselves
-(:meth:`GroupCommitter.announce`) when they start the work that may end in a submit, and the
-leader waits, at most ``max_wait`` seconds, only while announced callers have neither
-submitted nor left. With one request at a time there is no wait at all.
-
-Each follower sleeps on a lock of its own, released when its item is done or when it is handed
-the lead; no thread is woken for somebody else's news (a shared condition woke every waiting
-request thread for every batch, which cost more CPU than it saved under load).
+- **No timer when nobody else is coming.** Callers *announce* themselves
+  (:meth:`GroupCommitter.announce`) when they start the work that may end in a submit. A
+  committer with work waits, at most ``max_wait`` seconds, only while announced callers have
+  neither submitted nor left. With one request at a time there is no wait at all.
+- **Several transactions in flight** (``committers``): on PostgreSQL a second committer
+  writes the next batch while the first waits for the server's answers; a single committer
+  made the process wait on network round trips with its CPU idle. SQLite has one writer at a
+  time, so one committer suffices there.
+- **Cheap wake-ups.** Each caller sleeps on a lock of its own, released once, when its item
+  is done; only committers wait on the shared condition.
+- **No thread when idle.** Committer threads start with the first submit and end after
+  ``idle_exit`` seconds without work, so a service that is dropped leaves no thread behind.
 
 The committer knows nothing of databases: ``commit_batch(items)`` does the writing and returns
 one outcome per item (a result, or the exception for that item alone); if it raises, every item
@@ -24,8 +28,11 @@ of the batch gets that exception. Thread-safe; one committer per process (per en
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +40,8 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+log = logging.getLogger("hoster_compliance.group_commit")
 
 
 class _Slot(Generic[T, R]):
@@ -44,7 +53,7 @@ class _Slot(Generic[T, R]):
         self.result: R | None = None
         self.error: BaseException | None = None
         self.wakeup = threading.Lock()
-        self.wakeup.acquire()  # released once: item done, or the lead handed over
+        self.wakeup.acquire()  # released once, by the committer, when the item is done
 
 
 @dataclass
@@ -65,21 +74,35 @@ class GroupCommitter(Generic[T, R]):
         self,
         commit_batch: Callable[[Sequence[T]], Sequence[R | BaseException]],
         *,
+        committers: int = 1,
         max_batch: int = 64,
         max_wait: float = 0.005,
-        monotonic: Callable[[], float] = time.monotonic,
+        idle_exit: float = 2.0,
+        parallel_min: int = 4,
+        name: str = "group-commit",
     ) -> None:
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
+        if max_batch < 1 or committers < 1:
+            raise ValueError("max_batch and committers must be at least 1")
         self._commit_batch = commit_batch
+        self._committers = committers
         self._max_batch = max_batch
         self._max_wait = max_wait
-        self._monotonic = monotonic
+        self._idle_exit = idle_exit
+        self._name = name
+        self._parallel_min = parallel_min
+        self._reset()
+        # A child process (gunicorn forking a preloaded app) has none of the parent's threads.
+        reset = weakref.WeakMethod(self._reset)
+        os.register_at_fork(after_in_child=lambda: (method := reset()) and method())
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
-        self._arrival = threading.Condition(self._lock)  # only the leader ever waits on it
+        self._work = threading.Condition(self._lock)  # only committer threads wait on it
         self._pending: list[_Slot[T, R]] = []
         self._expected = 0  # announced callers that have neither submitted nor left
-        self._leader = False
+        self._threads = 0  # committer threads alive
+        self._idle = 0  # of those, waiting for work
+        self._busy = 0  # of those, committing a batch
         self._local = threading.local()
         self.stats = GroupCommitStats()
 
@@ -99,7 +122,7 @@ class GroupCommitter(Generic[T, R]):
             if self._local.state == "announced":  # left without a submit
                 with self._lock:
                     self._expected -= 1
-                    self._arrival.notify()
+                    self._work.notify_all()
             self._local.state = None
 
     def submit(self, item: T) -> R:
@@ -114,38 +137,71 @@ class GroupCommitter(Generic[T, R]):
                 self._expected -= 1
             self._pending.append(slot)
             self.stats.waiting = len(self._pending)
-            lead = not self._leader
-            if lead:
-                self._leader = True
-            else:
-                self._arrival.notify()  # a leader waiting for announced callers may go on
-        if not lead:
-            slot.wakeup.acquire()
-            if slot.done:
-                return self._outcome(slot)
-            # Not done, yet woken: the previous leader handed the lead to this thread.
-        try:
-            while not slot.done:
-                self._run(self._take_batch())
-        finally:
-            self._hand_over_lead()
-        return self._outcome(slot)
+            if self._idle == 0 and self._threads < self._committers:
+                self._start_committer()
+            self._work.notify_all()
+        slot.wakeup.acquire()
+        if slot.error is not None:
+            raise slot.error
+        return slot.result  # type: ignore[return-value]
 
-    def _take_batch(self) -> list[_Slot[T, R]]:
-        """The leader's next batch: everything pending, once no announced caller is still on
-        its way (at most ``max_wait`` after the leader started waiting)."""
+    def _start_committer(self) -> None:
+        # Under self._lock.
+        self._threads += 1
+        thread = threading.Thread(
+            target=self._committer, name=f"{self._name}-{self._threads}", daemon=True)
+        try:
+            thread.start()
+        except BaseException:
+            self._threads -= 1
+            raise
+
+    def _committer(self) -> None:
+        try:
+            while True:
+                batch = self._next_batch()
+                if batch is None:
+                    return  # idle: _next_batch counted this thread out
+                self._run(batch)
+        except BaseException:  # pragma: no cover - a bug here must not strand callers
+            log.exception("group commit thread failed; starting another")
+            with self._lock:
+                self._threads -= 1
+                if self._pending:
+                    self._start_committer()
+            raise
+
+    def _next_batch(self) -> list[_Slot[T, R]] | None:
+        """The next batch: everything pending, once no announced caller is still on its way
+        (at most ``max_wait`` after there was work); None when idle for ``idle_exit``."""
         with self._lock:
+            while True:
+                self._idle += 1
+                try:
+                    while not self._pending:
+                        if not self._work.wait(self._idle_exit) and not self._pending:
+                            self._threads -= 1
+                            return None
+                finally:
+                    self._idle -= 1
+                # Beside a batch already in flight, start another only for a backlog worth a
+                # transaction of its own; a few items more in the running committer's next
+                # batch cost less (BENCHMARKS.md).
+                if self._busy == 0 or len(self._pending) >= self._parallel_min:
+                    break
+                self._work.wait()  # a submit, or a committer done
             if self._expected > 0 and len(self._pending) < self._max_batch:
-                deadline = self._monotonic() + self._max_wait
+                deadline = time.monotonic() + self._max_wait
                 while self._expected > 0 and len(self._pending) < self._max_batch:
-                    remaining = deadline - self._monotonic()
+                    remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
-                    self._arrival.wait(remaining)
+                    self._work.wait(remaining)
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]
+            self._busy += 1
             self.stats.waiting = len(self._pending)
-            self.stats.committing = len(batch)
+            self.stats.committing += len(batch)
             return batch
 
     def _run(self, batch: list[_Slot[T, R]]) -> None:
@@ -157,7 +213,9 @@ class GroupCommitter(Generic[T, R]):
             outcomes = [exc] * len(batch)
         size = len(batch)
         with self._lock:
-            self.stats.committing = 0
+            self._busy -= 1
+            self._work.notify_all()  # a committer waiting for a backlog may take it now
+            self.stats.committing -= size
             self.stats.batches += 1
             self.stats.items += size
             self.stats.largest = max(self.stats.largest, size)
@@ -168,18 +226,4 @@ class GroupCommitter(Generic[T, R]):
             else:
                 slot.result = outcome
             slot.done = True
-            slot.wakeup.release()  # the leader's own slot too: nobody waits on it
-
-    def _hand_over_lead(self) -> None:
-        """The leader's item is done: the oldest pending caller leads next, or nobody."""
-        with self._lock:
-            if self._pending:
-                self._pending[0].wakeup.release()
-            else:
-                self._leader = False
-
-    @staticmethod
-    def _outcome(slot: _Slot[T, R]) -> R:
-        if slot.error is not None:
-            raise slot.error
-        return slot.result  # type: ignore[return-value]
+            slot.wakeup.release()
