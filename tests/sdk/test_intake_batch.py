@@ -257,3 +257,28 @@ def test_two_processes_receiving_the_same_orders_store_each_once(
     chain_ok(engine)
     for service in services:
         service.engine.dispose()
+
+
+def test_rows_lacking_a_defaulted_column_are_refused_on_both_databases(
+    service: ComplianceService, clock: FakeClock
+) -> None:
+    from hoster_compliance.store.orders import delivery_row, insert_rows
+
+    intake.store_order(service.engine, new_order(service, clock, "ord-1"))
+    pk = rows(service.engine, orders)[0].id
+    row = delivery_row(order_pk=pk, issuer_id="nl-atkm", order_id="ord-1", type="order.outcome",
+                       path="/x", body={}, now=0)
+    del row["attempts"]  # SQLAlchemy would default it; psycopg's executemany would not
+    with service.engine.begin() as conn, pytest.raises(ValueError, match="attempts"):
+        insert_rows(conn, deliveries, [row, dict(row, webhook_id="msg_2")])
+
+
+def test_several_rows_are_inserted_in_order(service: ComplianceService, clock: FakeClock) -> None:
+    from hoster_compliance.store.audit import append_events, event_row
+
+    with service.engine.begin() as conn:
+        append_events(conn, [event_row(order_pk=None, at=n, type=f"t{n}", actor="test")
+                             for n in range(5)])
+    stored = rows(service.engine, events)
+    assert [row.type for row in stored] == [f"t{n}" for n in range(5)]  # ids in list order
+    assert chain_ok(service.engine) == 5

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .engine import GENESIS_HASH
-from .orders import inserted_id, one_or_many
+from .orders import insert_rows, inserted_id
 from .tables import chain_head, events
 
 
@@ -82,7 +82,7 @@ def event_row(
 def append_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Append several events (from :func:`event_row`), in order, with one lock of the chain
     head, one executemany and one head update. The ids increase in list order: SQLite and
-    psycopg run an executemany row after row."""
+    psycopg run an executemany row after row, in order."""
     if not rows:
         return
     head = conn.execute(_LOCK_HEAD).scalar_one()
@@ -92,7 +92,7 @@ def append_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
                             actor=row["actor"], detail=row["detail"])
         chained.append(dict(row, prev_hash=head, hash=digest))
         head = digest
-    conn.execute(_INSERT_EVENT, one_or_many(chained))
+    insert_rows(conn, events, chained)
     conn.execute(_UPDATE_HEAD_TO_NEWEST, {"hash": head})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from typing import Any
@@ -39,7 +40,6 @@ _ISSUER_ORDER_PKS = sa.select(orders.c.id, orders.c.order_id).where(
     orders.c.issuer_id == sa.bindparam("p_issuer_id"),
     orders.c.order_id.in_(sa.bindparam("p_order_ids", expanding=True)),
 )
-_INSERT_ITEMS = items.insert()
 _INSERT_DELIVERY = deliveries.insert()
 
 
@@ -79,6 +79,9 @@ def insert_orders(
         row = rows[0]
         pks = {(row["issuer_id"], row["order_id"]):
                inserted_id(conn.execute(_INSERT_ORDERS, row))}
+    elif conn.dialect.driver == "psycopg":
+        ids = _psycopg_executemany(conn, orders, rows, returning=True)
+        pks = {(row["issuer_id"], row["order_id"]): pk for row, pk in zip(rows, ids, strict=True)}
     else:
         conn.execute(_INSERT_ORDERS, rows)
         by_issuer: dict[str, list[str]] = {}
@@ -90,11 +93,72 @@ def insert_orders(
                 _ISSUER_ORDER_PKS, {"p_issuer_id": issuer_id, "p_order_ids": order_ids}
             ):
                 pks[(issuer_id, found.order_id)] = int(found.id)
-    conn.execute(_INSERT_ITEMS, [
+    insert_rows(conn, items, [
         dict(item, order_pk=pks[(row["issuer_id"], row["order_id"])])
         for row, order_items in zip(rows, item_rows, strict=True) for item in order_items
     ])
     return pks
+
+
+def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT ``rows`` (all with the same keys) in the caller's transaction."""
+    if not rows:
+        return
+    _check_defaults(table, tuple(rows[0]))
+    if len(rows) > 1 and conn.dialect.driver == "psycopg":
+        _psycopg_executemany(conn, table, rows, returning=False)
+    else:
+        conn.execute(table.insert(), one_or_many(rows))
+
+
+@functools.lru_cache(maxsize=32)
+def _check_defaults(table: sa.Table, keys: tuple[str, ...]) -> None:
+    """Rows must carry every column that has a Python-side default: SQLAlchemy would fill it
+    in, psycopg's executemany would not (so both databases behave the same)."""
+    missing = [c.name for c in table.columns if c.default is not None and c.name not in keys]
+    if missing:
+        raise ValueError(f"rows for {table.name} lack {', '.join(missing)}")
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_sql(
+    dialect: sa.Dialect, table: sa.Table, keys: tuple[str, ...], returning: bool
+) -> str:
+    _check_defaults(table, keys)
+    stmt = table.insert().values({key: sa.bindparam(key) for key in keys})
+    if returning:
+        stmt = stmt.returning(table.c.id)
+    return str(stmt.compile(dialect=dialect))
+
+
+def _psycopg_executemany(
+    conn: Connection, table: sa.Table, rows: list[dict[str, Any]], *, returning: bool
+) -> list[int]:
+    """PostgreSQL: insert ``rows`` with psycopg's own ``executemany``, which pipelines every
+    row's INSERT in one round trip (and with ``returning`` gives the ids in row order).
+    SQLAlchemy would process every row's parameters in Python first, and for ids write one
+    long multi-row statement, which psycopg parses anew every time (too long for its cache),
+    or need a second round trip (BENCHMARKS.md). Errors are raised as SQLAlchemy's, like
+    those of any other statement. The column types here need no conversion by SQLAlchemy."""
+    import psycopg
+
+    sql = _insert_sql(conn.dialect, table, tuple(rows[0]), returning)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.cursor() as cursor:
+            cursor.executemany(sql, rows, returning=returning)
+            ids: list[int] = []
+            while returning:
+                found = cursor.fetchone()
+                assert found is not None
+                ids.append(int(found[0]))
+                if not cursor.nextset():
+                    break
+            return ids
+    except psycopg.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            sql, None, exc, psycopg.Error, dialect=conn.dialect) from exc
 
 
 def one_or_many(rows: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
@@ -145,8 +209,7 @@ def enqueue_delivery(
 
 def enqueue_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Queue several callbacks (rows from :func:`delivery_row`) in one executemany."""
-    if rows:
-        conn.execute(_INSERT_DELIVERY, one_or_many(rows))
+    insert_rows(conn, deliveries, rows)
 
 
 def delivery_row(
