@@ -63,8 +63,8 @@ def run_wsgi(
 
 
 #: Connections a process needs beside its request threads: the delivery worker's two threads,
-#: the automation runner and up to two group-commit threads (``store/group_commit.py``).
-BACKGROUND_CONNECTIONS = 5
+#: the automation runner and the group-commit thread (``store/group_commit.py``).
+BACKGROUND_CONNECTIONS = 4
 
 
 def build_app(config: Config, *, with_worker: bool, threads: int = 8) -> Any:

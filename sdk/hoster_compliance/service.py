@@ -19,7 +19,7 @@ from .config import Config
 from .errors import ComplianceError, Conflict, StorageUnavailable, UnknownDelivery
 from .queries import delivery_view
 from .store.audit import append_event
-from .store.engine import init_schema, is_sqlite, make_engine, storage_unavailable
+from .store.engine import init_schema, make_engine, storage_unavailable
 from .store.group_commit import GroupCommitStats, GroupCommitter
 from .store.tables import deliveries
 from .timeutil import Clock, to_micros, utcnow
@@ -63,11 +63,12 @@ class ComplianceService:
         if create_schema:
             init_schema(self.engine)
         # New orders from concurrent requests are committed together (see group_commit).
-        # SQLite has one writer at a time; PostgreSQL gets a second transaction in flight while
-        # the first waits for the server.
+        # One committer thread: on PostgreSQL too, a second one (for backlogs, while the first
+        # waits for the server) made smaller batches and cost more CPU than it saved
+        # (BENCHMARKS.md, "Group commit").
         self._order_writer: GroupCommitter[intake.NewOrder, intake.Response] = GroupCommitter(
             lambda batch: intake.commit_orders(self.engine, batch),
-            committers=1 if is_sqlite(self.engine) else 2, name="hoster-compliance-commit",
+            name="hoster-compliance-commit",
         )
 
     @property

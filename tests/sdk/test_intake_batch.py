@@ -210,11 +210,9 @@ def test_requests_arriving_during_a_commit_share_the_next_transaction(
         thread.join(JOIN)
         assert not thread.is_alive()
     assert answers == {f"ord-{n}": 201 for n in range(6)}
-    # SQLite: [ord-0], then the five that queued behind it. PostgreSQL's second committer
-    # takes what had arrived when it woke, and the rest follow in one more batch.
-    assert stats.items == 6 and stats.largest >= 2
-    assert stats.batches <= (2 if is_sqlite(service.engine) else 3)
-    assert commits == [stats.batches]  # one transaction per batch
+    # [ord-0], then the five that queued behind it, together.
+    assert (stats.batches, stats.items, stats.largest) == (2, 6, 5)
+    assert commits == [2]  # six orders, two transactions
     assert len(rows(service.engine, orders)) == 6
     assert len(rows(service.engine, deliveries)) == 6
     assert chain_ok(service.engine) == 6

@@ -12,10 +12,10 @@ before the transaction holding their item has committed.
   (:meth:`GroupCommitter.announce`) when they start the work that may end in a submit. A
   committer with work waits, at most ``max_wait`` seconds, only while announced callers have
   neither submitted nor left. With one request at a time there is no wait at all.
-- **Several transactions in flight** (``committers``): on PostgreSQL a second committer
-  writes the next batch while the first waits for the server's answers; a single committer
-  made the process wait on network round trips with its CPU idle. SQLite has one writer at a
-  time, so one committer suffices there.
+- **Several transactions in flight, if asked** (``committers``): a second committer writes
+  a backlog of ``parallel_min`` items or more while the first is busy. The service uses one:
+  on PostgreSQL a second one made batches smaller and cost more CPU than its overlap with
+  the first saved (BENCHMARKS.md); with one, batches simply grow when the database is slow.
 - **Cheap wake-ups.** Each caller sleeps on a lock of its own, released once, when its item
   is done; only committers wait on the shared condition.
 - **No thread when idle.** Committer threads start with the first submit and end after
