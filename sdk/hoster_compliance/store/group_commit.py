@@ -70,6 +70,9 @@ class GroupCommitStats:
 
 
 class GroupCommitter(Generic[T, R]):
+    """Collects items from many threads; committer threads write them in batches through
+    ``commit_batch`` (see the module's description)."""
+
     def __init__(
         self,
         commit_batch: Callable[[Sequence[T]], Sequence[R | BaseException]],
