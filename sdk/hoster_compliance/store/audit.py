@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .engine import GENESIS_HASH
-from .orders import insert_rows, inserted_id
+from .orders import insert_rows
 from .tables import chain_head, events
 
 
@@ -35,10 +35,8 @@ def event_hash(
 
 # Built once, run with parameters (hot path: every state change appends an event).
 _LOCK_HEAD = sa.select(chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
-_INSERT_EVENT = events.insert()
-_UPDATE_HEAD = chain_head.update().where(chain_head.c.id == 1)
-# After an executemany the newest id is the largest: every event is inserted while its writer
-# holds the chain head, so no other writer's event can come between.
+# The newest id is the largest: every event is inserted while its writer holds the chain
+# head, so no other writer's event can come between.
 _UPDATE_HEAD_TO_NEWEST = chain_head.update().where(chain_head.c.id == 1).values(
     event_id=sa.select(sa.func.max(events.c.id)).scalar_subquery()
 )
@@ -52,23 +50,11 @@ def append_event(
     type: str,
     actor: str,
     detail: dict[str, Any] | None = None,
-) -> int:
-    """Append one event to the chain inside the caller's transaction; returns its id.
-
-    The chain head row is locked (``FOR UPDATE``; SQLite writers are already serialised by
-    ``BEGIN IMMEDIATE``) so concurrent writers append one after the other.
-    """
-    head = conn.execute(_LOCK_HEAD).scalar_one()
-    detail_text = canonical_json(detail or {})
-    digest = event_hash(
-        head, order_pk=order_pk, at=at, type=type, actor=actor, detail=detail_text
-    )
-    event_id = inserted_id(conn.execute(_INSERT_EVENT, {
-        "order_pk": order_pk, "at": at, "type": type, "actor": actor, "detail": detail_text,
-        "prev_hash": head, "hash": digest,
-    }))
-    conn.execute(_UPDATE_HEAD, {"hash": digest, "event_id": event_id})
-    return event_id
+) -> None:
+    """Append one event to the chain inside the caller's transaction (see
+    :func:`append_events`)."""
+    append_events(conn, [event_row(order_pk=order_pk, at=at, type=type, actor=actor,
+                                   detail=detail)])
 
 
 def event_row(
@@ -81,8 +67,10 @@ def event_row(
 
 def append_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Append several events (from :func:`event_row`), in order, with one lock of the chain
-    head, one executemany and one head update. The ids increase in list order: SQLite and
-    psycopg run an executemany row after row, in order."""
+    head, one executemany and one head update. The head row is locked (``FOR UPDATE``;
+    SQLite writers are already serialised by ``BEGIN IMMEDIATE``), so concurrent writers
+    append one after the other. The ids increase in list order: SQLite and psycopg run an
+    executemany row after row, in order."""
     if not rows:
         return
     head = conn.execute(_LOCK_HEAD).scalar_one()

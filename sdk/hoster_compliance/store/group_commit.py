@@ -12,13 +12,12 @@ before the transaction holding their item has committed.
   (:meth:`GroupCommitter.announce`) when they start the work that may end in a submit. A
   committer with work waits, at most ``max_wait`` seconds, only while announced callers have
   neither submitted nor left. With one request at a time there is no wait at all.
-- **Several transactions in flight, if asked** (``committers``): a second committer writes
-  a backlog of ``parallel_min`` items or more while the first is busy. The service uses one:
-  on PostgreSQL a second one made batches smaller and cost more CPU than its overlap with
-  the first saved (BENCHMARKS.md); with one, batches simply grow when the database is slow.
+- **One committer thread, one transaction in flight.** When the database is slow, batches
+  grow. A second committer for backlogs was measured on PostgreSQL and dropped: it made
+  batches smaller and cost more CPU than its overlap with the first saved (BENCHMARKS.md).
 - **Cheap wake-ups.** Each caller sleeps on a lock of its own, released once, when its item
-  is done; only committers wait on the shared condition.
-- **No thread when idle.** Committer threads start with the first submit and end after
+  is done; only the committer waits on the shared condition.
+- **No thread when idle.** The committer thread starts with the first submit and ends after
   ``idle_exit`` seconds without work, so a service that is dropped leaves no thread behind.
 
 The committer knows nothing of databases: ``commit_batch(items)`` does the writing and returns
@@ -45,11 +44,10 @@ log = logging.getLogger("hoster_compliance.group_commit")
 
 
 class _Slot(Generic[T, R]):
-    __slots__ = ("item", "done", "result", "error", "wakeup")
+    __slots__ = ("item", "result", "error", "wakeup")
 
     def __init__(self, item: T) -> None:
         self.item = item
-        self.done = False
         self.result: R | None = None
         self.error: BaseException | None = None
         self.wakeup = threading.Lock()
@@ -70,29 +68,25 @@ class GroupCommitStats:
 
 
 class GroupCommitter(Generic[T, R]):
-    """Collects items from many threads; committer threads write them in batches through
+    """Collects items from many threads; a committer thread writes them in batches through
     ``commit_batch`` (see the module's description)."""
 
     def __init__(
         self,
         commit_batch: Callable[[Sequence[T]], Sequence[R | BaseException]],
         *,
-        committers: int = 1,
         max_batch: int = 64,
         max_wait: float = 0.005,
         idle_exit: float = 2.0,
-        parallel_min: int = 4,
         name: str = "group-commit",
     ) -> None:
-        if max_batch < 1 or committers < 1:
-            raise ValueError("max_batch and committers must be at least 1")
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
         self._commit_batch = commit_batch
-        self._committers = committers
         self._max_batch = max_batch
         self._max_wait = max_wait
         self._idle_exit = idle_exit
         self._name = name
-        self._parallel_min = parallel_min
         self._reset()
         # A child process (gunicorn forking a preloaded app) has none of the parent's threads.
         reset = weakref.WeakMethod(self._reset)
@@ -100,12 +94,10 @@ class GroupCommitter(Generic[T, R]):
 
     def _reset(self) -> None:
         self._lock = threading.Lock()
-        self._work = threading.Condition(self._lock)  # only committer threads wait on it
+        self._work = threading.Condition(self._lock)  # only the committer waits on it
         self._pending: list[_Slot[T, R]] = []
         self._expected = 0  # announced callers that have neither submitted nor left
-        self._threads = 0  # committer threads alive
-        self._idle = 0  # of those, waiting for work
-        self._busy = 0  # of those, committing a batch
+        self._running = False  # the committer thread is alive
         self._local = threading.local()
         self.stats = GroupCommitStats()
 
@@ -125,7 +117,7 @@ class GroupCommitter(Generic[T, R]):
             if self._local.state == "announced":  # left without a submit
                 with self._lock:
                     self._expected -= 1
-                    self._work.notify_all()
+                    self._work.notify()
             self._local.state = None
 
     def submit(self, item: T) -> R:
@@ -140,9 +132,9 @@ class GroupCommitter(Generic[T, R]):
                 self._expected -= 1
             self._pending.append(slot)
             self.stats.waiting = len(self._pending)
-            if self._idle == 0 and self._threads < self._committers:
+            if not self._running:
                 self._start_committer()
-            self._work.notify_all()
+            self._work.notify()
         slot.wakeup.acquire()
         if slot.error is not None:
             raise slot.error
@@ -150,26 +142,21 @@ class GroupCommitter(Generic[T, R]):
 
     def _start_committer(self) -> None:
         # Under self._lock.
-        self._threads += 1
-        thread = threading.Thread(
-            target=self._committer, name=f"{self._name}-{self._threads}", daemon=True)
-        try:
-            thread.start()
-        except BaseException:
-            self._threads -= 1
-            raise
+        thread = threading.Thread(target=self._committer, name=self._name, daemon=True)
+        thread.start()
+        self._running = True
 
     def _committer(self) -> None:
         try:
             while True:
                 batch = self._next_batch()
                 if batch is None:
-                    return  # idle: _next_batch counted this thread out
+                    return  # idle: _next_batch marked the committer stopped
                 self._run(batch)
         except BaseException:  # pragma: no cover - a bug here must not strand callers
             log.exception("group commit thread failed; starting another")
             with self._lock:
-                self._threads -= 1
+                self._running = False
                 if self._pending:
                     self._start_committer()
             raise
@@ -178,21 +165,10 @@ class GroupCommitter(Generic[T, R]):
         """The next batch: everything pending, once no announced caller is still on its way
         (at most ``max_wait`` after there was work); None when idle for ``idle_exit``."""
         with self._lock:
-            while True:
-                self._idle += 1
-                try:
-                    while not self._pending:
-                        if not self._work.wait(self._idle_exit) and not self._pending:
-                            self._threads -= 1
-                            return None
-                finally:
-                    self._idle -= 1
-                # Beside a batch already in flight, start another only for a backlog worth a
-                # transaction of its own; a few items more in the running committer's next
-                # batch cost less (BENCHMARKS.md).
-                if self._busy == 0 or len(self._pending) >= self._parallel_min:
-                    break
-                self._work.wait()  # a submit, or a committer done
+            while not self._pending:
+                if not self._work.wait(self._idle_exit) and not self._pending:
+                    self._running = False
+                    return None
             if self._expected > 0 and len(self._pending) < self._max_batch:
                 deadline = time.monotonic() + self._max_wait
                 while self._expected > 0 and len(self._pending) < self._max_batch:
@@ -202,9 +178,8 @@ class GroupCommitter(Generic[T, R]):
                     self._work.wait(remaining)
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]
-            self._busy += 1
             self.stats.waiting = len(self._pending)
-            self.stats.committing += len(batch)
+            self.stats.committing = len(batch)
             return batch
 
     def _run(self, batch: list[_Slot[T, R]]) -> None:
@@ -216,9 +191,7 @@ class GroupCommitter(Generic[T, R]):
             outcomes = [exc] * len(batch)
         size = len(batch)
         with self._lock:
-            self._busy -= 1
-            self._work.notify_all()  # a committer waiting for a backlog may take it now
-            self.stats.committing -= size
+            self.stats.committing = 0
             self.stats.batches += 1
             self.stats.items += size
             self.stats.largest = max(self.stats.largest, size)
@@ -228,5 +201,4 @@ class GroupCommitter(Generic[T, R]):
                 slot.error = outcome
             else:
                 slot.result = outcome
-            slot.done = True
             slot.wakeup.release()

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, CursorResult, Row
 
-from .tables import deliveries, items, orders
+from .tables import deliveries, events, items, orders
 
 DELIVERY_GIVE_UP_MICROS = 72 * 3600 * 1_000_000
 
@@ -35,12 +35,7 @@ _FIND_ISSUER_ORDERS = sa.select(orders).where(
     orders.c.issuer_id == sa.bindparam("p_issuer_id"),
     orders.c.order_id.in_(sa.bindparam("p_order_ids", expanding=True)),
 )
-_INSERT_ORDERS = orders.insert()
-_ISSUER_ORDER_PKS = sa.select(orders.c.id, orders.c.order_id).where(
-    orders.c.issuer_id == sa.bindparam("p_issuer_id"),
-    orders.c.order_id.in_(sa.bindparam("p_order_ids", expanding=True)),
-)
-_INSERT_DELIVERY = deliveries.insert()
+_INSERT = {table: table.insert() for table in (orders, items, deliveries, events)}
 
 
 def find_order(conn: Connection, issuer_id: str, order_id: str) -> Row[Any] | None:
@@ -65,37 +60,30 @@ def find_orders(conn: Connection, keys: list[tuple[str, str]]) -> list[Row[Any]]
 def insert_orders(
     conn: Connection, rows: list[dict[str, Any]], item_rows: list[list[dict[str, Any]]]
 ) -> dict[tuple[str, str], int]:
-    """Insert several orders and all their items (an executemany each); returns each order's
-    primary key by ``(issuer_id, order_id)``. ``item_rows[i]`` are the items of ``rows[i]``,
-    each with its ``position``.
+    """Insert several orders and all their items; returns each order's primary key by
+    ``(issuer_id, order_id)``. ``item_rows[i]`` are the items of ``rows[i]``, each with its
+    ``position``.
 
-    The keys are read back with one SELECT per issuer rather than with ``INSERT ...
-    RETURNING`` over several rows: SQLAlchemy writes that as one statement per batch size,
-    whose text is too long for psycopg's query cache, and parsing it again for every batch
-    cost more than the whole rest of the transaction (BENCHMARKS.md)."""
+    Several orders on SQLite: an executemany, then their keys read back with
+    :func:`find_orders` (no round trip to pay). Not SQLAlchemy's multi-row ``INSERT ...
+    RETURNING``: that is one statement per batch size, whose text is too long for psycopg's
+    query cache, and parsing it again for every batch cost more than the whole rest of the
+    transaction (BENCHMARKS.md); PostgreSQL gets psycopg's own executemany instead."""
     if not rows:
         return {}
+    keys = [(row["issuer_id"], row["order_id"]) for row in rows]
     if len(rows) == 1:
-        row = rows[0]
-        pks = {(row["issuer_id"], row["order_id"]):
-               inserted_id(conn.execute(_INSERT_ORDERS, row))}
+        pks = {keys[0]: inserted_id(conn.execute(_INSERT[orders], rows[0]))}
     elif conn.dialect.driver == "psycopg":
         ids = _psycopg_executemany(conn, orders, rows, returning=True)
-        pks = {(row["issuer_id"], row["order_id"]): pk for row, pk in zip(rows, ids, strict=True)}
+        pks = dict(zip(keys, ids, strict=True))
     else:
-        conn.execute(_INSERT_ORDERS, rows)
-        by_issuer: dict[str, list[str]] = {}
-        for row in rows:
-            by_issuer.setdefault(row["issuer_id"], []).append(row["order_id"])
-        pks = {}
-        for issuer_id, order_ids in by_issuer.items():
-            for found in conn.execute(
-                _ISSUER_ORDER_PKS, {"p_issuer_id": issuer_id, "p_order_ids": order_ids}
-            ):
-                pks[(issuer_id, found.order_id)] = int(found.id)
+        insert_rows(conn, orders, rows)
+        pks = {(found.issuer_id, found.order_id): int(found.id)
+               for found in find_orders(conn, keys)}
     insert_rows(conn, items, [
-        dict(item, order_pk=pks[(row["issuer_id"], row["order_id"])])
-        for row, order_items in zip(rows, item_rows, strict=True) for item in order_items
+        dict(item, order_pk=pks[key])
+        for key, order_items in zip(keys, item_rows, strict=True) for item in order_items
     ])
     return pks
 
@@ -108,7 +96,8 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
     if len(rows) > 1 and conn.dialect.driver == "psycopg":
         _psycopg_executemany(conn, table, rows, returning=False)
     else:
-        conn.execute(table.insert(), one_or_many(rows))
+        # One row runs as a plain statement, cheaper than an executemany of one.
+        conn.execute(_INSERT[table], rows[0] if len(rows) == 1 else rows)
 
 
 @functools.lru_cache(maxsize=32)
@@ -161,12 +150,6 @@ def _psycopg_executemany(
             sql, None, exc, psycopg.Error, dialect=conn.dialect) from exc
 
 
-def one_or_many(rows: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
-    """Parameters for ``execute``: a single row runs as a plain statement, cheaper than an
-    executemany of one."""
-    return rows[0] if len(rows) == 1 else rows
-
-
 def order_items(conn: Connection, order_pk: int) -> list[Row[Any]]:
     return list(
         conn.execute(
@@ -201,7 +184,7 @@ def enqueue_delivery(
     now: int,
 ) -> int:
     """Queue a callback in the caller's transaction (the outbox): due at once."""
-    return inserted_id(conn.execute(_INSERT_DELIVERY, delivery_row(
+    return inserted_id(conn.execute(_INSERT[deliveries], delivery_row(
         order_pk=order_pk, issuer_id=issuer_id, order_id=order_id, type=type, path=path,
         body=body, now=now,
     )))
