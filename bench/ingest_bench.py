@@ -39,7 +39,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hoster_compliance import signing
+from hoster_compliance.protocol import signing
 from hoster_compliance.store.engine import make_engine
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

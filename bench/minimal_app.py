@@ -18,8 +18,8 @@ import time
 import sqlalchemy as sa
 from flask import Flask, Response, jsonify, request
 
-from hoster_compliance.serve import run_wsgi
 from hoster_compliance.store.engine import make_engine
+from hoster_compliance_receiver.serve import run_wsgi
 
 metadata = sa.MetaData()
 bench_orders = sa.Table(

@@ -21,8 +21,9 @@ import time
 import uuid
 from pathlib import Path
 
-from hoster_compliance import intake, schemas
 from hoster_compliance.config import load_config
+from hoster_compliance.orders import intake
+from hoster_compliance.protocol import schemas_in as schemas
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.timeutil import utcnow
 

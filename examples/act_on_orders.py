@@ -21,9 +21,9 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from hoster_compliance import queries
 from hoster_compliance.config import load_config
 from hoster_compliance.errors import ComplianceError, ConfigError
+from hoster_compliance.orders import reads as queries
 from hoster_compliance.service import ComplianceService
 
 CHOICES = {"r": "removed", "d": "disabled", "g": "geo_blocked", "n": "not_found",

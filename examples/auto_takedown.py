@@ -31,8 +31,8 @@ from urllib.parse import unquote, urlsplit
 
 from hoster_compliance.automation import AutomationContext, AutomationRunner, Handler
 from hoster_compliance.config import load_config
+from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.errors import ConfigError
-from hoster_compliance.outbox import DeliveryWorker
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.timeutil import format_time, parse_time
 

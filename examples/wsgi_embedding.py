@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from hoster_compliance.config import load_config
-from hoster_compliance.outbox import DeliveryWorker
+from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.service import ComplianceService
 
 PREFIX = "/v1/webhooks/"

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from hoster_compliance.config import Config, IssuerConfig
+from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.issuer import CallbackServer, IssuerSender
-from hoster_compliance.outbox import DeliveryWorker
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.engine import make_engine
 from hoster_compliance.store.tables import metadata

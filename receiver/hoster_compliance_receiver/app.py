@@ -15,9 +15,9 @@ from hoster_compliance.config import Config
 from hoster_compliance.errors import ComplianceError, StorageUnavailable
 from hoster_compliance.service import ComplianceService, error_result, storage_unavailable
 from hoster_compliance.timeutil import Clock, utcnow
+from hoster_compliance.workers import InProcessWorker
 
 from . import openapi, operator, webhooks
-from .worker import InProcessWorker
 
 log = logging.getLogger("hoster_compliance.receiver")
 

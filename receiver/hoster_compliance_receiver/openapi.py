@@ -13,7 +13,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, current_app
 from flask.blueprints import BlueprintSetupState
 
-from hoster_compliance import queries, schemas
+from hoster_compliance.orders import reads as queries
+from hoster_compliance.protocol import schemas_in as schemas
 
 bp = Blueprint("openapi", __name__)
 

@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, request
 
-from hoster_compliance import queries
 from hoster_compliance.auth import operator_actor
 from hoster_compliance.errors import Unauthorized, UnknownDelivery
+from hoster_compliance.orders import reads as queries
 from hoster_compliance.service import ComplianceService
 
 bp = Blueprint("operator", __name__)
@@ -85,7 +85,7 @@ def retry_delivery(delivery_id: str) -> Response:
 
 def _json_body() -> object:
     from hoster_compliance.errors import InvalidJson
-    from hoster_compliance.intake import parse_json
+    from hoster_compliance.orders.intake import parse_json
 
     body = request.get_data(cache=False)
     if not body:

@@ -4,11 +4,11 @@ The public API is what this module re-exports; everything else is private and ma
 
 from .automation import AutomationContext, AutomationRunner
 from .config import Config, IssuerConfig, load_config
+from .delivery.outbox import DeliveryWorker
 from .errors import ComplianceError, ConfigError
 from .issuer import CallbackServer, IssuerSender, verify_callback
-from .outbox import DeliveryWorker
+from .protocol.signing import is_valid, new_secret, sign, verify
 from .service import ComplianceService, HttpResult
-from .signing import is_valid, new_secret, sign, verify
 
 __version__ = "0.1.0"
 

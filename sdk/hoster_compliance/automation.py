@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .queries import order_detail_in
+from .orders.reads import order_detail_in
 from .service import ComplianceService
 from .store.audit import append_event
 from .store.tables import orders

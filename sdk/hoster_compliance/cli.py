@@ -10,16 +10,19 @@ import signal
 import sys
 import threading
 from datetime import date
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
-from . import queries
 from .config import Config, load_config
 from .errors import ComplianceError, ConfigError
-from .store.engine import init_schema, make_engine
+from .orders import reads as queries
+from .report import build_report, render_csv, render_json, render_markdown, write_dsa_csv
+from .store.engine import make_engine
 from .timeutil import parse_time, utcnow
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -31,7 +34,8 @@ def fail(message: str, status: int = 2) -> NoReturn:
     sys.exit(status)
 
 
-def _load(path: str) -> Config:
+def load_checked(path: str) -> Config:
+    """The configuration at ``path``, or exit 2 with the bad key named."""
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -58,37 +62,33 @@ config_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group, plus the commands other packages register under the
+    ``hoster_compliance.commands`` entry point group (the receiver adds ``serve``). They are
+    loaded only when asked for, so importing the CLI never imports the adapter."""
+
+    def _registered(self) -> dict[str, Any]:
+        return {e.name: e for e in entry_points(group="hoster_compliance.commands")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._registered()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        entry = self._registered().get(cmd_name) if command is None else None
+        if entry is None:
+            return command
+        try:
+            loaded: click.Command = entry.load()
+        except ImportError as exc:
+            fail(f"{cmd_name} needs the receiver extra: "
+                 f"pip install 'hoster-compliance[receiver]' ({exc.name or exc} is missing)")
+        return loaded
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Receive, act on and report removal orders and notices."""
-
-
-@cli.command()
-@config_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="WSGI worker processes (gunicorn).")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
-              help="Request threads per process.")
-@click.option("--no-worker", is_flag=True,
-              help="Run receivers only; callbacks are sent by `hoster-compliance worker`.")
-def serve(config_path: str, host: str, port: int, processes: int, threads: int,
-          no_worker: bool) -> None:
-    """Run the receiver with its delivery worker."""
-    from .serve import run_server
-
-    config = _load(config_path)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    engine = make_engine(config.database_url)
-    try:
-        init_schema(engine)  # once, before any process forks
-    except sa.exc.SQLAlchemyError as exc:
-        fail(f"database_url: cannot open the database ({type(exc).__name__})")
-    finally:
-        engine.dispose()
-    run_server(config, host=host, port=port, processes=processes, threads=threads,
-               with_worker=not no_worker)
 
 
 @cli.command()
@@ -96,9 +96,9 @@ def serve(config_path: str, host: str, port: int, processes: int, threads: int,
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
 def worker(config_path: str, threads: int) -> None:
     """Run delivery workers on their own (with `serve --no-worker` receivers)."""
-    from .outbox import DeliveryWorker
+    from .delivery.outbox import DeliveryWorker
 
-    config = _load(config_path)
+    config = load_checked(config_path)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     # One connection per delivery thread, so that no thread waits for the pool.
     service = _service(config, pool_size=threads + 1, max_overflow=2)
@@ -125,7 +125,7 @@ def worker(config_path: str, threads: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the API's shape {\"orders\": [...]}.")
 def orders(config_path: str, status: str, as_json: bool) -> None:
     """List orders, deadline first."""
-    service = _service(_load(config_path))
+    service = _service(load_checked(config_path))
     found: list[dict[str, Any]] = []
     cursor = None
     while True:
@@ -183,7 +183,7 @@ def act(config_path: str, args: tuple[str, ...], all_items: bool, acted_at: str 
             body[key] = value
     if automated:
         body["automated"] = True
-    service = _service(_load(config_path))
+    service = _service(load_checked(config_path))
     try:
         result = service.act(issuer_id, order_id, item_id, body,
                              actor=f"cli:{getpass.getuser()}")
@@ -205,8 +205,6 @@ def act(config_path: str, args: tuple[str, ...], all_items: bool, acted_at: str 
               help="File (or folder for dsa-csv) to write; default stdout.")
 def report(config_path: str, start: str, end: str, fmt: str, out: str | None) -> None:
     """The DSA Art. 15 transparency report."""
-    from .report_cli import run_report
-
     try:
         start_day, end_day = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError:
@@ -215,9 +213,33 @@ def report(config_path: str, start: str, end: str, fmt: str, out: str | None) ->
         fail("--end: must not be before --start")
     if fmt == "dsa-csv" and not out:
         fail("--out: dsa-csv writes a folder of files; give --out DIR")
-    config = _load(config_path)
+    config = load_checked(config_path)
     run_report(config, _service(config).engine, start_day, end_day, fmt,
                Path(out) if out else None)
+
+
+def run_report(
+    config: Config, engine: Engine, start: date, end: date, fmt: str, out: Path | None
+) -> None:
+    """Build the report for [start, end] and write it in ``fmt`` to ``out`` or stdout."""
+    now = utcnow()
+    report = build_report(engine, start, end, now=now)
+    if fmt == "dsa-csv":
+        assert out is not None
+        out.mkdir(parents=True, exist_ok=True)
+        paths = write_dsa_csv(report, out, service_name=config.service_name or config.hoster_id,
+                              provider_name=config.provider_name or config.hoster_id,
+                              published=now.date())
+        for path in paths:
+            click.echo(str(path))
+        return
+    renderers = {"json": render_json, "csv": render_csv, "md": render_markdown}
+    text = renderers[fmt](report)
+    if out is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
 
 
 @cli.group()
@@ -231,7 +253,7 @@ def audit_verify(config_path: str) -> None:
     """Check every event's hash chain; exit 1 and name the events when it is broken."""
     from .store.audit import verify_chain
 
-    service = _service(_load(config_path))
+    service = _service(load_checked(config_path))
     with service.engine.connect().execution_options(readonly=True) as conn:
         count, problems = verify_chain(conn)
     for problem in problems:

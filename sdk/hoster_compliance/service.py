@@ -14,10 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from . import actions, intake, schemas
 from .config import Config
 from .errors import ComplianceError, Conflict, StorageUnavailable, UnknownDelivery
-from .queries import delivery_view
+from .orders import actions, intake
+from .orders.reads import delivery_view
+from .protocol import schemas_in as schemas
 from .store.audit import append_event
 from .store.engine import init_schema, make_engine, storage_unavailable
 from .store.group_commit import GroupCommitStats, GroupCommitter

@@ -39,7 +39,7 @@ def test_acknowledgement_wakes_worker_without_polling_delay(
 ) -> None:
     """The in-process worker is woken by the commit: with a 60 s idle poll it still sends at
     once, so the acknowledgement cannot be waiting for a poll."""
-    from hoster_compliance.outbox import DeliveryWorker
+    from hoster_compliance.delivery.outbox import DeliveryWorker
 
     wake, stop = threading.Event(), threading.Event()
     service.notify = wake.set

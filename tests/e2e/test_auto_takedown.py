@@ -114,7 +114,7 @@ def test_failing_handler_is_logged_and_never_loses_the_order(
     assert [r.type for r in rows] == ["received", "action", "automation_failed"]
     assert rows[1].actor == "automation:works"
     assert json.loads(rows[2].detail)["error"] == "RuntimeError: disk full"
-    from hoster_compliance import queries
+    from hoster_compliance.orders import reads as queries
 
     detail = queries.get_order(service.engine, "nl-atkm", "ord-1", clock())
     assert detail["status"] == "open" and detail["items"][0]["automated"] is True
@@ -133,7 +133,7 @@ def test_act_on_orders_walks_open_items(
     # the example acts at the real time, which is after the fake receipt
     count = example.walk(service, lambda _prompt: next(answers), said.append, "tester")
     assert count == 2
-    from hoster_compliance import queries
+    from hoster_compliance.orders import reads as queries
 
     detail = queries.get_order(service.engine, "nl-atkm", "ord-1", clock())
     assert [(i["action"], i["reason"]) for i in detail["items"]] == [

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hoster_compliance.outbox import DeliveryWorker
+from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import deliveries
 from tests.conftest import AUTH, FakeClock

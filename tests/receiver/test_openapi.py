@@ -11,7 +11,8 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from hoster_compliance import queries, schemas
+from hoster_compliance.orders import reads as queries
+from hoster_compliance.protocol import schemas_in as schemas
 from hoster_compliance_receiver import openapi
 from tests.conftest import AUTH, order_data
 

@@ -15,8 +15,8 @@ import requests
 import sqlalchemy as sa
 
 from hoster_compliance.config import load_config
+from hoster_compliance.delivery.outbox import LEASE_MARGIN_SECONDS, DeliveryWorker
 from hoster_compliance.issuer import CallbackServer, IssuerSender, new_message_id
-from hoster_compliance.outbox import LEASE_MARGIN_SECONDS, DeliveryWorker
 from hoster_compliance.store.audit import verify_chain
 from hoster_compliance.store.engine import make_engine
 from hoster_compliance.store.tables import deliveries, orders

@@ -16,8 +16,8 @@ import requests
 import sqlalchemy as sa
 
 from hoster_compliance.config import load_config
+from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.issuer import CallbackServer, IssuerSender
-from hoster_compliance.outbox import DeliveryWorker
 from hoster_compliance.store.engine import make_engine
 from hoster_compliance.store.tables import deliveries, orders
 from hoster_compliance.timeutil import to_micros, utcnow

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hoster_compliance import categories
-from hoster_compliance.categories import (
+from hoster_compliance.protocol import categories
+from hoster_compliance.protocol.categories import (
     KEYWORD_OTHER,
     NOT_SPECIFIED_NOTICE,
     NOT_SPECIFIED_ORDER,

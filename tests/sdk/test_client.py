@@ -10,8 +10,8 @@ import requests
 import responses
 from standardwebhooks.webhooks import Webhook
 
-from hoster_compliance import signing
-from hoster_compliance.client import AttemptResult, CallbackClient
+from hoster_compliance.delivery.client import AttemptResult, CallbackClient
+from hoster_compliance.protocol import signing
 
 URL = "https://issuer.example/api/v1/orders/o-1/acknowledgement"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hoster_compliance import intake, schemas
 from hoster_compliance.errors import Conflict
+from hoster_compliance.orders import intake
+from hoster_compliance.protocol import schemas_in as schemas
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.audit import verify_chain
 from hoster_compliance.store.engine import is_sqlite, make_engine

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from hoster_compliance import errors, signing
-from hoster_compliance.client import CallbackClient
+from hoster_compliance import errors
+from hoster_compliance.delivery.client import CallbackClient
 from hoster_compliance.issuer import CallbackServer, IssuerSender, verify_callback
+from hoster_compliance.protocol import signing
 from hoster_compliance.timeutil import parse_time
 
 OLD = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

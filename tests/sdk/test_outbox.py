@@ -13,7 +13,7 @@ import responses
 import sqlalchemy as sa
 from standardwebhooks import Webhook
 
-from hoster_compliance.outbox import DeliveryWorker
+from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import deliveries, events, orders
 from tests.conftest import ISSUER_SECRET, TOKEN, FakeClock, order_data

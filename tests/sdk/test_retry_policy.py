@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hoster_compliance import retry_policy as rp
+from hoster_compliance.delivery import retry_policy as rp
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hoster_compliance import categories, regimes, schemas
 from hoster_compliance.errors import InvalidPayload, UnknownType
+from hoster_compliance.protocol import categories, regimes
+from hoster_compliance.protocol import schemas_in as schemas
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 MISSING = ["Missing data for required field."]

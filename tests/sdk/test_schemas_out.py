@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from hoster_compliance import schemas
+from hoster_compliance.protocol import schemas_in as schemas
 
 CET = timezone(timedelta(hours=1))
 AT = datetime(2026, 11, 22, 10, 30, 0, 500000, tzinfo=CET)

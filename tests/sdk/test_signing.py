@@ -16,7 +16,8 @@ from requests.structures import CaseInsensitiveDict
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from werkzeug.datastructures import EnvironHeaders, Headers
 
-from hoster_compliance import errors, signing
+from hoster_compliance import errors
+from hoster_compliance.protocol import signing
 
 # The Standard Webhooks reference tests (libraries/python/tests of standard-webhooks).
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

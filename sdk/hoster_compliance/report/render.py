@@ -9,7 +9,7 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .. import categories
+from ..protocol import categories
 from .layout import TOTAL
 
 CSV_COLUMNS = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from .schema_fields import Time
+from .fields import Time
 
 
 def _nullable_str() -> fields.String:

@@ -11,10 +11,10 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from ..errors import InvalidPayload, UnknownType
 from . import categories
-from .errors import InvalidPayload, UnknownType
+from .fields import StrictBoolean, StrictInteger, StrictString, Time
 from .regimes import REGIME_CODES
-from .schema_fields import StrictBoolean, StrictInteger, StrictString, Time
 from .schemas_out import (
     DeliveryListSchema,
     DeliverySchema,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import requests
 
-from . import signing
+from ..protocol import signing
 
 USER_AGENT = "hoster-compliance-callbacks/1"
 

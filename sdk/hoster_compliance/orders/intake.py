@@ -16,9 +16,8 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from . import categories, regimes, signing
-from .config import Config, IssuerConfig
-from .errors import (
+from ..config import Config, IssuerConfig
+from ..errors import (
     Conflict,
     InvalidJson,
     PayloadTooLarge,
@@ -26,13 +25,14 @@ from .errors import (
     UnknownOrder,
     UnsupportedMediaType,
 )
-from .store import orders as store
-from .store.audit import append_event, append_events, canonical_json, event_row
-from .store.engine import storage_unavailable
-from .store.tables import orders
-from .timeutil import format_micros, format_time, to_micros
+from ..protocol import categories, regimes, signing
+from ..store import orders as store
+from ..store.audit import append_event, append_events, canonical_json, event_row
+from ..store.engine import storage_unavailable
+from ..store.tables import orders
+from ..timeutil import format_micros, format_time, to_micros
 
-log = logging.getLogger("hoster_compliance.intake")
+log = logging.getLogger("hoster_compliance.orders.intake")
 
 Response = tuple[int, dict[str, Any]]
 

@@ -13,11 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
-from .errors import InvalidQuery, UnknownOrder
-from .regimes import is_overdue
-from .store import orders as store
-from .store.tables import deliveries, events, orders
-from .timeutil import format_micros, format_time, from_micros, parse_time, to_micros
+from ..errors import InvalidQuery, UnknownOrder
+from ..protocol.regimes import is_overdue
+from ..store import orders as store
+from ..store.tables import deliveries, events, orders
+from ..timeutil import format_micros, format_time, from_micros, parse_time, to_micros
 
 STATUSES = ("open", "overdue", "completed", "withdrawn", "all")
 KINDS = ("order", "notice")

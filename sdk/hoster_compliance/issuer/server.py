@@ -1,165 +1,18 @@
-"""The issuer's side of the protocol: send signed orders to a hoster, verify its callbacks, and a
-small loopback callback endpoint. Used by the simulator, the tests and authorities adopting v1."""
+"""A small loopback endpoint that receives, verifies and records a hoster's callbacks."""
 
 from __future__ import annotations
 
 import json
-import secrets as _secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import quote
 
-import requests
-
-from . import errors, signing
-from .timeutil import format_time
-
-#: A response plan entry: a status, or a status and its ``Retry-After`` value.
-PlanEntry = int | tuple[int, str | None]
-
-
-def _secret_list(secret: str | Sequence[str]) -> list[str]:
-    listed = [secret] if isinstance(secret, str) else list(secret)
-    if not listed:
-        raise ValueError("at least one secret is needed")
-    return listed
-
-
-def _parse_json(body: bytes) -> Any:
-    """Parsed JSON, or ``InvalidJson``; never another exception (deep nesting included)."""
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise errors.InvalidJson("body is not valid JSON") from None
-
-
-def new_message_id() -> str:
-    """A fresh Standard Webhooks message id (``msg_`` and 24 random URL-safe characters)."""
-    return "msg_" + _secrets.token_urlsafe(18)
-
-
-class IssuerSender:
-    """Posts signed envelopes to a hoster's ``/v1/webhooks/{issuer_id}`` (PROTOCOL 2).
-
-    With several secrets every message carries one token per secret, as a sender does while a
-    rotation is under way.
-    """
-
-    def __init__(
-        self,
-        receiver_url: str,
-        issuer_id: str,
-        secret: str | Sequence[str],
-        *,
-        session: requests.Session | None = None,
-        clock: Callable[[], float] = time.time,
-        timeout: float = 10.0,
-    ) -> None:
-        self.url = f"{receiver_url.rstrip('/')}/v1/webhooks/{quote(issuer_id, safe='')}"
-        self.issuer_id = issuer_id
-        self.secrets = _secret_list(secret)
-        self.clock = clock
-        self.timeout = timeout
-        self._own = session is None
-        self.session = session if session is not None else requests.Session()
-
-    def envelope(self, event_type: str, data: dict[str, Any], *, timestamp: int) -> bytes:
-        """The body bytes of ``{"type", "timestamp", "data"}``, its time RFC 3339 in UTC."""
-        when = format_time(datetime.fromtimestamp(timestamp, UTC))
-        return json.dumps({"type": event_type, "timestamp": when, "data": data}).encode("utf-8")
-
-    def headers_for(
-        self, body: bytes, *, msg_id: str | None = None, timestamp: int | None = None
-    ) -> dict[str, str]:
-        """Signature headers (newest secret's token first) and ``Content-Type`` for ``body``."""
-        ts = int(self.clock()) if timestamp is None else timestamp
-        headers = signing.signature_headers(
-            self.secrets[-1],
-            msg_id or new_message_id(),
-            body,
-            timestamp=ts,
-            extra_secrets=self.secrets[:-1],
-        )
-        headers["Content-Type"] = "application/json"
-        return headers
-
-    def send(
-        self,
-        event_type: str,
-        data: dict[str, Any],
-        *,
-        msg_id: str | None = None,
-        timestamp: int | None = None,
-    ) -> requests.Response:
-        """Sign and post one event; the same ``msg_id`` again is a redelivery."""
-        ts = int(self.clock()) if timestamp is None else timestamp
-        body = self.envelope(event_type, data, timestamp=ts)
-        return self.send_raw(body, self.headers_for(body, msg_id=msg_id, timestamp=ts))
-
-    def send_order(
-        self, data: dict[str, Any], *, msg_id: str | None = None, timestamp: int | None = None
-    ) -> requests.Response:
-        """Send an ``order.created`` event (an order or a notice, per ``data["kind"]``)."""
-        return self.send("order.created", data, msg_id=msg_id, timestamp=timestamp)
-
-    def withdraw(
-        self,
-        order_id: str,
-        reason: str | None = None,
-        *,
-        msg_id: str | None = None,
-        timestamp: int | None = None,
-    ) -> requests.Response:
-        """Send an ``order.withdrawn`` event."""
-        data: dict[str, Any] = {"order_id": order_id}
-        if reason is not None:
-            data["reason"] = reason
-        return self.send("order.withdrawn", data, msg_id=msg_id, timestamp=timestamp)
-
-    def send_raw(self, body: bytes, headers: Mapping[str, str]) -> requests.Response:
-        """Post ``body`` with exactly ``headers`` (for tests of malformed requests)."""
-        return self.session.post(
-            self.url, data=body, headers=dict(headers), timeout=self.timeout,
-            allow_redirects=False,
-        )
-
-    def close(self) -> None:
-        """Close the session if this sender created it."""
-        if self._own:
-            self.session.close()
-
-    def __enter__(self) -> IssuerSender:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-def verify_callback(
-    secrets: str | Sequence[str],
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    now: float | None = None,
-    tolerance: int = signing.DEFAULT_TOLERANCE,
-) -> dict[str, Any]:
-    """Verify a hoster's callback, then parse it: the signature is checked on the raw bytes first.
-
-    Raises the ``SignatureError`` subclasses, ``InvalidJson``, or ``InvalidPayload`` when the JSON
-    is not an object.
-    """
-    listed = [secrets] if isinstance(secrets, str) else secrets
-    signing.verify(listed, headers, body, now=time.time() if now is None else now,
-                   tolerance=tolerance)
-    payload = _parse_json(body)
-    if not isinstance(payload, dict):
-        raise errors.InvalidPayload("callback body is not a JSON object")
-    return payload
+from .. import errors
+from ..protocol import signing
+from .common import PlanEntry, _parse_json, _secret_list
 
 
 @dataclass(frozen=True)

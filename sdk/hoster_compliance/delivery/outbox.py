@@ -17,14 +17,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ..config import Config
+from ..store.audit import append_event
+from ..store.tables import deliveries, orders
+from ..timeutil import Clock, from_micros, to_micros, utcnow
 from . import retry_policy
 from .client import AttemptResult, CallbackClient
-from .config import Config
-from .store.audit import append_event
-from .store.tables import deliveries, orders
-from .timeutil import Clock, from_micros, to_micros, utcnow
 
-log = logging.getLogger("hoster_compliance.outbox")
+log = logging.getLogger("hoster_compliance.delivery.outbox")
 
 #: How long a claimed row stays reserved beyond the request timeout. The lease is renewed
 #: right before each attempt, so a crashed worker's rows are taken over after about

@@ -9,7 +9,7 @@ from typing import Any
 
 from marshmallow import fields
 
-from .timeutil import format_time, parse_time
+from ..timeutil import format_time, parse_time
 
 
 class Time(fields.DateTime):

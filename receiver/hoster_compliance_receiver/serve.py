@@ -8,10 +8,16 @@ is back, not take the server down."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
-from .config import Config
+import click
+import sqlalchemy as sa
+
+from hoster_compliance.cli import LOG_FORMAT, config_option, fail, load_checked
+from hoster_compliance.config import Config
+from hoster_compliance.store.engine import init_schema, make_engine
 
 
 def gunicorn_settings(host: str, port: int, processes: int, threads: int) -> dict[str, Any]:
@@ -72,15 +78,15 @@ def build_app(config: Config, *, with_worker: bool, threads: int = 8) -> Any:
     is not created here (``serve`` did it before forking), so booting needs no database. The
     connection pool holds a connection for every thread, so a request never waits for one."""
     try:
+        from hoster_compliance.workers import InProcessWorker
         from hoster_compliance_receiver import create_app
-        from hoster_compliance_receiver.worker import InProcessWorker
     except ImportError as exc:
         raise SystemExit(
             "hoster-compliance: serve needs the receiver extra: "
             "pip install 'hoster-compliance[receiver]'"
         ) from exc
-    from .service import ComplianceService
-    from .store.engine import make_engine
+    from hoster_compliance.service import ComplianceService
+    from hoster_compliance.store.engine import make_engine
 
     engine = make_engine(config.database_url, pool_size=threads + BACKGROUND_CONNECTIONS,
                          max_overflow=BACKGROUND_CONNECTIONS)
@@ -111,3 +117,29 @@ def _stop_delivery(_server: Any, worker: Any) -> None:
     delivery = getattr(app, "extensions", {}).get("hoster_compliance_worker")
     if delivery is not None:
         delivery.stop()
+
+
+@click.command("serve")
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="WSGI worker processes (gunicorn).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Request threads per process.")
+@click.option("--no-worker", is_flag=True,
+              help="Run receivers only; callbacks are sent by `hoster-compliance worker`.")
+def serve_command(config_path: str, host: str, port: int, processes: int, threads: int,
+          no_worker: bool) -> None:
+    """Run the receiver with its delivery worker."""
+    config = load_checked(config_path)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    engine = make_engine(config.database_url)
+    try:
+        init_schema(engine)  # once, before any process forks
+    except sa.exc.SQLAlchemyError as exc:
+        fail(f"database_url: cannot open the database ({type(exc).__name__})")
+    finally:
+        engine.dispose()
+    run_server(config, host=host, port=port, processes=processes, threads=threads,
+               with_worker=not no_worker)

@@ -10,17 +10,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
-from . import schemas
-from .config import Config
-from .errors import Conflict, InvalidPayload, OrderWithdrawn, UnknownItem, UnknownOrder
+from ..config import Config
+from ..errors import Conflict, InvalidPayload, OrderWithdrawn, UnknownItem, UnknownOrder
+from ..protocol import schemas_in as schemas
+from ..store import orders as store
+from ..store.audit import append_event
+from ..store.tables import items, orders
+from ..timeutil import format_micros, format_time, to_micros
 from .intake import callback_path
-from .queries import item_view
-from .store import orders as store
-from .store.audit import append_event
-from .store.tables import items, orders
-from .timeutil import format_micros, format_time, to_micros
+from .reads import item_view
 
-log = logging.getLogger("hoster_compliance.actions")
+log = logging.getLogger("hoster_compliance.orders.actions")
 
 EFFECT_ACTIONS = frozenset({"removed", "disabled", "geo_blocked"})
 ACTIONS = ("removed", "disabled", "geo_blocked", "not_found", "not_hosted", "refused")

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 
 from hoster_compliance.automation import AutomationRunner, Handler
-from hoster_compliance.outbox import DeliveryWorker
+from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.service import ComplianceService
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from itsdangerous.signer import HMACAlgorithm
 
-from . import errors
+from .. import errors
 
 PREFIX = "whsec_"
 ID_HEADER = "webhook-id"

@@ -1,0 +1,1 @@
+"""Everything sent: the durable outbox, its HTTP client and the retry policy."""

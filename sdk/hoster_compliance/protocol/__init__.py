@@ -1,0 +1,1 @@
+"""The wire: signatures, schemas in and out, regimes, categories, callback messages."""
