@@ -16,12 +16,15 @@ import secrets as _random
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
 from hoster_compliance.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hoster_compliance.config_mail import MailConfig
 
 #: Eurostat codes of the 27 Member States (Greece is EL, not GR).
 MEMBER_STATES = frozenset(
@@ -35,7 +38,7 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TOP_KEYS = (
     "hoster_id", "service_name", "provider_name", "database_url", "operator_tokens",
     "operator_tokens_env", "max_body_bytes", "timestamp_tolerance_seconds",
-    "callback_timeout_seconds", "issuers",
+    "callback_timeout_seconds", "issuers", "mail",
 )
 _ISSUER_KEYS = (
     "id", "name", "member_state", "secrets", "secrets_env", "api_base", "default_regime",
@@ -79,6 +82,8 @@ class Config:
     max_body_bytes: int = 1048576
     timestamp_tolerance_seconds: int = 300
     callback_timeout_seconds: float = 15.0
+    #: Outgoing mail (``[mail]``, config_mail.py); None when not configured.
+    mail: MailConfig | None = None
 
     def __post_init__(self) -> None:
         if self.service_name is None:
@@ -140,6 +145,10 @@ def _build(data: dict[str, Any], base_dir: str, env: Mapping[str, str]) -> Confi
             data["callback_timeout_seconds"], "callback_timeout_seconds"
         )
     issuers = _issuers(data, env)
+    if "mail" in data:
+        from hoster_compliance.config_mail import parse_mail  # it imports this module's checks
+
+        numbers["mail"] = parse_mail(data["mail"], env)
     return Config(
         hoster_id=hoster_id, database_url=database_url, operator_tokens=tokens, issuers=issuers,
         service_name=service_name, provider_name=provider_name, **numbers,
@@ -309,6 +318,17 @@ def _database_url(value: Any, key: str, base_dir: str) -> str:
 
 
 # -- lists of secrets, from the file or the environment --------------------------------------
+
+
+def _env_variable(value: Any, key: str, env: Mapping[str, str]) -> str:
+    """The non-empty value of the environment variable whose name ``value`` is (``*_env``)."""
+    variable = _string(value, key)
+    if not _ENV_NAME.fullmatch(variable):
+        raise ConfigError(key, "must be the name of an environment variable")
+    found = env.get(variable, "").strip()
+    if not found:
+        raise ConfigError(key, f"environment variable {variable} is unset or empty")
+    return found
 
 
 def _string_list(

@@ -28,6 +28,19 @@ def classify(status: int | None) -> str:
     return FAILED
 
 
+def classify_smtp(code: int | None) -> str:
+    """What an SMTP attempt's reply means: ``delivered`` (2xx), ``retry`` (no reply: network
+    error or timeout; or a 4xx transient failure) or ``failed`` (5xx, or anything else: the
+    server refuses the message for good)."""
+    if code is None:
+        return RETRY
+    if 200 <= code < 300:
+        return DELIVERED
+    if 400 <= code < 500:
+        return RETRY
+    return FAILED
+
+
 def backoff_cap(attempt: int) -> float:
     """Upper bound of the delay after failed attempt number ``attempt`` (1-based):
     10 s, 20 s, 40 s, … capped at 1 h."""
