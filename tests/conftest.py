@@ -1,68 +1,35 @@
-"""Shared fixtures: a real database (SQLite file, and PostgreSQL when it answers), a config with
-one issuer, an injectable clock, the service, the Flask app, a live receiver on loopback and a
-fake issuer (CallbackServer) that verifies our callbacks."""
+"""Shared fixtures (helpers to import are in tests/helpers): a real database (SQLite file, and
+PostgreSQL when it answers), a config with two issuers, an injectable clock, the service, the Flask
+app, a live receiver on loopback, a fake issuer (CallbackServer) that verifies our callbacks, an
+empty report database and the Commission's templates as reference data."""
 
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
+from sqlalchemy.engine import Engine
 
-from hoster_compliance.config import Config, IssuerConfig
+from hoster_compliance.config import Config
 from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.service import ComplianceService
-from hoster_compliance.store.engine import make_engine
+from hoster_compliance.store.engine import init_schema, make_engine
 from hoster_compliance.store.tables import metadata
 from hoster_compliance_receiver import create_app
-
-POSTGRES_URL = os.environ.get("HC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-ISSUER_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-OLD_SECRET = "whsec_b2xkLXNlY3JldC1zdGlsbC1hY2NlcHRlZA=="
-TOKEN = "test-operator-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-START = datetime(2026, 11, 22, 9, 0, 0, tzinfo=UTC)
-
-
-def _postgres_available() -> bool:
-    if os.environ.get("HC_TEST_POSTGRES", "1") == "0":
-        return False
-    try:
-        engine = make_engine(POSTGRES_URL)
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        engine.dispose()
-        return True
-    except sa.exc.SQLAlchemyError:
-        if os.environ.get("CI"):
-            raise RuntimeError(f"PostgreSQL at {POSTGRES_URL} is required in CI") from None
-        return False
-
-
-DATABASES = ["sqlite"] + (["postgresql"] if _postgres_available() else [])
-
-
-class FakeClock:
-    """A settable clock: ``clock()`` returns the current fake time."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> datetime:
-        self.now += timedelta(**kwargs)
-        return self.now
-
-    def timestamp(self) -> float:
-        return self.now.timestamp()
+from tests.helpers import (
+    DATABASES,
+    ISSUER_SECRET,
+    POSTGRES_URL,
+    TEMPLATES,
+    FakeClock,
+    LiveServer,
+    make_config,
+)
 
 
 @pytest.fixture(scope="session")
@@ -100,19 +67,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-def make_config(db_url: str, api_base: str = "http://127.0.0.1:9", **overrides: Any) -> Config:
-    issuers = overrides.pop("issuers", None) or (
-        IssuerConfig(id="nl-atkm", name="ATKM", member_state="NL",
-                     secrets=(OLD_SECRET, ISSUER_SECRET), api_base=api_base,
-                     default_regime="NL_ATKM"),
-        IssuerConfig(id="offlimits", name="Offlimits", member_state="NL",
-                     secrets=(ISSUER_SECRET,), api_base=api_base, default_regime="NL_NTD"),
-    )
-    return Config(hoster_id="example-hosting", database_url=db_url, operator_tokens=(TOKEN,),
-                  issuers=issuers, service_name="Example Hosting",
-                  provider_name="Example Hosting B.V.", **overrides)
 
 
 @pytest.fixture
@@ -153,25 +107,6 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
-def order_data(order_id: str = "ord-1", **overrides: Any) -> dict[str, Any]:
-    """A valid order.created ``data`` (a CSAM order under NL_ATKM)."""
-    data: dict[str, Any] = {
-        "order_id": order_id,
-        "kind": "order",
-        "regime": "NL_ATKM",
-        "legal_basis": "Wet bestuursrechtelijke aanpak OKM, art. 6",
-        "statement_of_reasons": "Known child sexual abuse material (hash match).",
-        "category": "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
-        "issued_at": "2026-11-22T08:55:00Z",
-        "items": [
-            {"item_id": "i1", "url": "https://files.example-hosting.nl/u/1/a.jpg"},
-            {"item_id": "i2", "url": "https://files.example-hosting.nl/u/1/b.jpg"},
-        ],
-    }
-    data.update(overrides)
-    return data
-
-
 @pytest.fixture
 def sender_for(clock: FakeClock) -> Any:
     """Build an IssuerSender whose signatures use the fake clock, for a base URL."""
@@ -188,25 +123,31 @@ def sender_for(clock: FakeClock) -> Any:
         sender.close()
 
 
-class LiveServer:
-    """The real receiver app served over HTTP on a loopback port, in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
 @pytest.fixture
 def live_receiver(app: Any) -> Iterator[LiveServer]:
     with LiveServer(app) as server:
         yield server
+
+
+@pytest.fixture
+def report_engine(db_url: str) -> Iterator[Engine]:
+    """An engine on an empty database with the schema created (``db_url`` of tests/conftest.py:
+    a SQLite file, and PostgreSQL when it answers)."""
+    engine = make_engine(db_url)
+    init_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def commission_template() -> Callable[[str], Path]:
+    """The reference data of the tests: ``commission_template("Part_3_")`` is the path of the
+    Commission's template file whose name holds that text (``"Annex_II"``: the instructions),
+    from the one copy in the repository, which the package reads too (SHA256SUMS pins it)."""
+
+    def find(part: str) -> Path:
+        matches = sorted(TEMPLATES.glob(f"*{part}*"))
+        assert len(matches) == 1, (part, matches)
+        return matches[0]
+
+    return find

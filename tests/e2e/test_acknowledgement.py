@@ -8,7 +8,7 @@ from typing import Any
 from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.service import ComplianceService
 from hoster_compliance_receiver import create_app
-from tests.conftest import ISSUER_SECRET, LiveServer, make_config, order_data
+from tests.helpers import ISSUER_SECRET, LiveServer, make_config, order_data
 
 
 def test_order_is_acknowledged_to_the_issuer_within_a_second(db_url: str) -> None:

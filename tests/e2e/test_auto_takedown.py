@@ -16,7 +16,7 @@ from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import events
 from hoster_compliance_receiver import create_app
-from tests.conftest import ISSUER_SECRET, FakeClock, LiveServer, make_config, order_data
+from tests.helpers import ISSUER_SECRET, FakeClock, LiveServer, make_config, order_data
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PREFIX = "https://files.example-hosting.nl/"

@@ -10,7 +10,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from hoster_compliance.issuer import CallbackServer
 from hoster_compliance.service import ComplianceService
-from tests.conftest import ISSUER_SECRET, order_data
+from tests.helpers import ISSUER_SECRET, order_data
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wsgi_embedding.py"
 

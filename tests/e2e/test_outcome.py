@@ -13,8 +13,14 @@ from hoster_compliance.cli import cli
 from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.timeutil import parse_time
 from hoster_compliance_receiver import create_app
-from tests.conftest import AUTH, ISSUER_SECRET, LiveServer, make_config, order_data
-from tests.sdk.test_cli import write_config
+from tests.helpers import (
+    AUTH,
+    ISSUER_SECRET,
+    LiveServer,
+    make_config,
+    order_data,
+    write_config_file,
+)
 
 
 def test_api_and_cli_actions_reach_the_issuer_as_one_verified_outcome(
@@ -22,7 +28,7 @@ def test_api_and_cli_actions_reach_the_issuer_as_one_verified_outcome(
 ) -> None:
     with CallbackServer(ISSUER_SECRET) as issuer:
         app = create_app(make_config(db_url, api_base=issuer.url), start_worker=True)
-        config_path = write_config(tmp_path, db_url)
+        config_path = write_config_file(tmp_path, db_url)
         try:
             with LiveServer(app) as receiver, \
                     IssuerSender(receiver.url, "nl-atkm", ISSUER_SECRET) as sender:

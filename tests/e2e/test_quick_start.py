@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.reliability.helpers import Receiver, free_port
+from tests.helpers.processes import Receiver, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import deliveries
-from tests.conftest import AUTH, FakeClock
-from tests.receiver.test_operator_read import receive
+from tests.helpers import AUTH, FakeClock
+from tests.helpers.webhooks import receive
 
 ITEM = "/v1/orders/nl-atkm/ord-1/items/{}/action"
 ORDER = "/v1/orders/nl-atkm/ord-1/action"

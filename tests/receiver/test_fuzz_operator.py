@@ -36,9 +36,9 @@ from schemathesis.checks import (
 )
 
 from hoster_compliance.store.tables import deliveries
-from tests.conftest import AUTH, FakeClock, order_data
-from tests.receiver.test_fuzz_webhooks import check_error_body, dumps, json_values, odd_text
-from tests.receiver.test_webhooks import envelope, post
+from tests.helpers import AUTH, FakeClock, order_data
+from tests.helpers.fuzz import check_error_body, dumps, json_values, odd_text
+from tests.helpers.webhooks import envelope, post
 
 EXAMPLES = int(os.environ.get("HC_FUZZ_EXAMPLES", "200"))
 _ORDERS = itertools.count()

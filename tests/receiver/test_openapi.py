@@ -14,7 +14,7 @@ from openapi_spec_validator import validate
 from hoster_compliance.orders import reads as queries
 from hoster_compliance.protocol import schemas_in as schemas
 from hoster_compliance_receiver import openapi
-from tests.conftest import AUTH, order_data
+from tests.helpers import AUTH, order_data
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 PUBLIC_PATHS = {"/healthz", "/openapi.json", "/v1/webhooks/{issuer_id}"}
@@ -172,7 +172,7 @@ def test_webhook_body_schema_accepts_both_events_and_rejects_extra_keys(
 def test_real_answers_match_the_documented_schemas(
     client: Any, clock: Any, doc: dict[str, Any]
 ) -> None:
-    from tests.receiver.test_webhooks import envelope, post
+    from tests.helpers.webhooks import envelope, post
 
     created = post(client, clock, envelope(order_data()))
     acted = client.post("/v1/orders/nl-atkm/ord-1/items/i1/action", json={"action": "removed"},

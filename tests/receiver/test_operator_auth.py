@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AUTH, TOKEN, order_data
-from tests.receiver.test_webhooks import envelope, post
+from tests.helpers import AUTH, TOKEN, order_data
+from tests.helpers.webhooks import envelope, post
 
 PUBLIC = {"/healthz", "/openapi.json"}
 ARGS = {"issuer_id": "nl-atkm", "order_id": "ord-1", "item_id": "i1", "delivery_id": 1}

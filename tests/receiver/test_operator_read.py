@@ -7,16 +7,8 @@ from typing import Any
 import pytest
 
 from hoster_compliance.service import ComplianceService
-from tests.conftest import AUTH, FakeClock, order_data
-
-
-def receive(service: ComplianceService, clock: FakeClock, sender_for: Any,
-            issuer: str = "nl-atkm", **data: Any) -> dict[str, Any]:
-    sender = sender_for("http://unused", issuer_id=issuer)
-    body = sender.envelope("order.created", order_data(**data), timestamp=int(clock.timestamp()))
-    result = service.receive(issuer, sender.headers_for(body), body)
-    assert result.status == 201, result.body
-    return result.body
+from tests.helpers import AUTH, FakeClock, order_data
+from tests.helpers.webhooks import receive
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from hoster_compliance.service import ComplianceService
-from tests.conftest import AUTH, FakeClock
-from tests.receiver.test_operator_read import receive
+from tests.helpers import AUTH, FakeClock
+from tests.helpers.webhooks import receive
 
 
 def test_report_counts_what_was_received_in_the_period(

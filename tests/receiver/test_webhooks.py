@@ -8,29 +8,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hoster_compliance.issuer import IssuerSender
 from hoster_compliance.store.tables import deliveries, items, orders
-from tests.conftest import ISSUER_SECRET, OLD_SECRET, FakeClock, order_data
-
-URL = "/v1/webhooks/nl-atkm"
-
-
-def signed(clock: FakeClock, doc: Any, *, secret: str = ISSUER_SECRET,
-           msg_id: str = "msg_test", raw: bytes | None = None) -> tuple[bytes, dict[str, str]]:
-    body = raw if raw is not None else json.dumps(doc).encode()
-    sender = IssuerSender("http://unused", "nl-atkm", secret, clock=clock.timestamp)
-    headers = sender.headers_for(body, msg_id=msg_id)
-    sender.close()
-    return body, headers
-
-
-def envelope(data: dict[str, Any], type_: str = "order.created") -> dict[str, Any]:
-    return {"type": type_, "timestamp": "2026-11-22T08:59:00Z", "data": data}
-
-
-def post(client: Any, clock: FakeClock, doc: Any, url: str = URL, **kwargs: Any) -> Any:
-    body, headers = signed(clock, doc, **kwargs)
-    return client.post(url, data=body, headers=headers)
+from tests.helpers import ISSUER_SECRET, OLD_SECRET, FakeClock, order_data
+from tests.helpers.webhooks import URL, envelope, post, signed
 
 
 def test_new_order_is_stored_and_answered_201(client: Any, clock: FakeClock, service: Any) -> None:

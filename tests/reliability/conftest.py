@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATABASES
-
-from .helpers import drop_pg_database, recreate_pg_database
+from tests.helpers import DATABASES
+from tests.helpers.processes import drop_pg_database, recreate_pg_database
 
 
 def _db_name(request: pytest.FixtureRequest) -> str:

@@ -21,9 +21,8 @@ from hoster_compliance.store.audit import verify_chain
 from hoster_compliance.store.engine import make_engine
 from hoster_compliance.store.tables import deliveries, orders
 from hoster_compliance.timeutil import format_time, from_micros, utcnow
-from tests.conftest import ISSUER_SECRET, order_data
-
-from .helpers import Receiver, free_port, write_config
+from tests.helpers import ISSUER_SECRET, order_data
+from tests.helpers.processes import Receiver, free_port, write_config
 
 pytestmark = pytest.mark.reliability
 

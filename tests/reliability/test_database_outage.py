@@ -23,9 +23,8 @@ import sqlalchemy as sa
 from hoster_compliance.issuer import CallbackServer, IssuerSender, new_message_id
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.engine import make_engine
-from tests.conftest import ISSUER_SECRET, make_config, order_data
-
-from .helpers import AUTH, Receiver, free_port, pg_admin, write_config
+from tests.helpers import ISSUER_SECRET, make_config, order_data
+from tests.helpers.processes import AUTH, Receiver, free_port, pg_admin, write_config
 
 pytestmark = pytest.mark.reliability
 

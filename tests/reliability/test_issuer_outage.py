@@ -21,9 +21,8 @@ from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.store.engine import make_engine
 from hoster_compliance.store.tables import deliveries, orders
 from hoster_compliance.timeutil import to_micros, utcnow
-from tests.conftest import ISSUER_SECRET, FakeClock, order_data
-
-from .helpers import AUTH, Receiver, free_port, write_config
+from tests.helpers import ISSUER_SECRET, FakeClock, order_data
+from tests.helpers.processes import AUTH, Receiver, free_port, write_config
 
 pytestmark = pytest.mark.reliability
 

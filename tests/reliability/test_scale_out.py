@@ -17,9 +17,8 @@ import sqlalchemy as sa
 from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.store.engine import make_engine
 from hoster_compliance.store.tables import deliveries
-from tests.conftest import ISSUER_SECRET, order_data
-
-from .helpers import AUTH, Receiver, Worker, free_port, write_config
+from tests.helpers import ISSUER_SECRET, order_data
+from tests.helpers.processes import AUTH, Receiver, Worker, free_port, write_config
 
 pytestmark = pytest.mark.reliability
 

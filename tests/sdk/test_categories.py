@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import csv
-import glob
-from importlib import resources
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,23 +18,13 @@ from hoster_compliance.protocol.categories import (
     parse_categories,
 )
 
-REFERENCE = sorted(
-    glob.glob("/work/shared/reference/dsa-transparency-templates/*Part_2*.csv")
-)
-PACKAGED = resources.files("hoster_compliance").joinpath("data", "categories.csv")
 
-
-def _source_text() -> str:
-    """The reference file when present, else the packaged copy (which the next test pins)."""
-    if REFERENCE:
-        return Path(REFERENCE[0]).read_text(encoding="utf-8-sig")
-    return PACKAGED.read_text(encoding="utf-8-sig")
-
-
-def _fresh_read() -> list[tuple[str, list[str]]]:
-    """An independent read of the CSV: each category code with the keyword codes under it."""
+@pytest.fixture
+def fresh_read(commission_template: Callable[[str], Path]) -> list[tuple[str, list[str]]]:
+    """An independent read of Part 2: each category code with the keyword codes under it."""
     blocks: list[tuple[str, list[str]]] = []
-    rows = list(csv.reader(_source_text().splitlines()))
+    text = commission_template("Part_2_").read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(text.splitlines()))
     for row in rows[1:]:
         code = row[2].strip()
         if code.startswith("STATEMENT_CATEGORY_"):
@@ -45,21 +34,17 @@ def _fresh_read() -> list[tuple[str, list[str]]]:
     return blocks
 
 
-def test_packaged_copy_is_byte_identical_to_the_reference() -> None:
-    if not REFERENCE:
-        pytest.skip("the Commission's reference templates are not on this machine")
-    assert PACKAGED.read_bytes() == Path(REFERENCE[0]).read_bytes()
-
-
-def test_category_codes_equal_the_files_codes_in_file_order() -> None:
-    expected = _fresh_read()
+def test_category_codes_equal_the_files_codes_in_file_order(
+    fresh_read: list[tuple[str, list[str]]],
+) -> None:
+    expected = fresh_read
     assert [c.code for c in categories.categories()] == [code for code, _ in expected]
     assert categories.CATEGORIES == tuple(code for code, _ in expected)
     assert len(categories.CATEGORIES) == 17
 
 
-def test_subcategories_equal_the_files_blocks() -> None:
-    for code, keywords in _fresh_read():
+def test_subcategories_equal_the_files_blocks(fresh_read: list[tuple[str, list[str]]]) -> None:
+    for code, keywords in fresh_read:
         assert categories.subcategories_of(code) == tuple(keywords)
 
 

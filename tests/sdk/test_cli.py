@@ -13,31 +13,8 @@ from click.testing import CliRunner
 from hoster_compliance.cli import cli
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import events
-from tests.conftest import ISSUER_SECRET, OLD_SECRET, TOKEN, FakeClock
-from tests.receiver.test_operator_read import receive
-
-
-def write_config(tmp_path: Path, db_url: str) -> str:
-    path = tmp_path / "hoster.toml"
-    path.write_text(f'''
-hoster_id = "example-hosting"
-database_url = "{db_url}"
-operator_tokens = ["{TOKEN}"]
-
-[[issuers]]
-id = "nl-atkm"
-member_state = "NL"
-secrets = ["{OLD_SECRET}", "{ISSUER_SECRET}"]
-api_base = "http://127.0.0.1:9"
-default_regime = "NL_ATKM"
-
-[[issuers]]
-id = "offlimits"
-member_state = "NL"
-secrets = ["{ISSUER_SECRET}"]
-api_base = "http://127.0.0.1:9"
-''')
-    return str(path)
+from tests.helpers import FakeClock, write_config_file
+from tests.helpers.webhooks import receive
 
 
 @pytest.fixture
@@ -45,7 +22,7 @@ def config_path(tmp_path: Path, db_url: str, service: ComplianceService, clock: 
                 sender_for: Any) -> str:
     receive(service, clock, sender_for, order_id="ord-1", regime="OTHER")  # no deadline
     receive(service, clock, sender_for, order_id="ord-2", regime="EU_TCO")
-    return write_config(tmp_path, db_url)
+    return write_config_file(tmp_path, db_url)
 
 
 def run(*args: str) -> Any:

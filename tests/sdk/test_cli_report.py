@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,8 @@ from click.testing import CliRunner
 
 from hoster_compliance.cli import cli
 from hoster_compliance.service import ComplianceService
-from tests.conftest import FakeClock
-from tests.receiver.test_operator_read import receive
-from tests.sdk.test_cli import write_config
-
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / \
-    "dsa-transparency-templates"
+from tests.helpers import FakeClock, write_config_file
+from tests.helpers.webhooks import receive
 
 
 @pytest.fixture
@@ -27,7 +24,7 @@ def config_path(tmp_path: Path, db_url: str, service: ComplianceService, clock: 
     clock.advance(hours=2)
     service.act("nl-atkm", "a", None, {"action": "removed"}, actor="operator:t")
     receive(service, clock, sender_for, order_id="b", regime="EU_TCO")
-    return write_config(tmp_path, db_url)
+    return write_config_file(tmp_path, db_url)
 
 
 def run(*args: str) -> Any:
@@ -60,16 +57,18 @@ def test_markdown_and_csv_to_files(config_path: str, tmp_path: Path) -> None:
     assert len(rows) > 1 and len({len(r) for r in rows}) == 1  # rectangular
 
 
-def test_dsa_csv_writes_the_three_commission_files(config_path: str, tmp_path: Path) -> None:
+def test_dsa_csv_writes_the_three_commission_files(
+    config_path: str, tmp_path: Path, commission_template: Callable[[str], Path]
+) -> None:
     out = tmp_path / "dsa"  # created when missing
     result = run("report", *period(config_path), "--format", "dsa-csv", "--out", str(out))
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
     assert names == ["Part_1_summary.csv", "Part_3_member_states_orders.csv",
                      "Part_4_notices.csv"]
-    for name, ref in (("Part_3_member_states_orders.csv", "*Part_3_*.csv"),
-                      ("Part_4_notices.csv", "*Part_4_*.csv")):
-        reference = next(REFERENCE.glob(ref)).read_bytes().splitlines()[0]
+    for name, part in (("Part_3_member_states_orders.csv", "Part_3_"),
+                       ("Part_4_notices.csv", "Part_4_")):
+        reference = commission_template(part).read_bytes().splitlines()[0]
         assert (out / name).read_bytes().splitlines()[0] == reference
     rows = list(csv.DictReader(
         (out / "Part_3_member_states_orders.csv").read_text().splitlines()))

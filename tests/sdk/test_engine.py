@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from hoster_compliance.errors import ConfigError
 from hoster_compliance.store.engine import make_engine
-from tests.conftest import DATABASES, POSTGRES_URL
+from tests.helpers import DATABASES, POSTGRES_URL
 
 
 @pytest.mark.parametrize(("query", "expected_ms"), [("", 30_000), ("?timeout=0.25", 250)])

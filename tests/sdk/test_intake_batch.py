@@ -18,8 +18,8 @@ from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.audit import verify_chain
 from hoster_compliance.store.engine import is_sqlite, make_engine
 from hoster_compliance.store.tables import chain_head, deliveries, events, items, orders
-from tests.conftest import FakeClock, make_config, order_data
-from tests.receiver.test_webhooks import envelope, signed
+from tests.helpers import FakeClock, make_config, order_data
+from tests.helpers.webhooks import envelope, signed
 
 JOIN = 30  # seconds: only a hang would take this long
 

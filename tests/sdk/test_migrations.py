@@ -29,7 +29,7 @@ from hoster_compliance.store.migrations import (
 )
 from hoster_compliance.store.schema_v1 import metadata_v1
 from hoster_compliance.store.tables import SCHEMA_VERSION, schema_info
-from tests.conftest import DATABASES, ISSUER_SECRET, POSTGRES_URL, TOKEN
+from tests.helpers import DATABASES, ISSUER_SECRET, POSTGRES_URL, TOKEN
 
 MAINTENANCE_URL = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
 

@@ -16,7 +16,7 @@ from standardwebhooks import Webhook
 from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import deliveries, events, orders
-from tests.conftest import ISSUER_SECRET, TOKEN, FakeClock, order_data
+from tests.helpers import ISSUER_SECRET, TOKEN, FakeClock, order_data
 
 
 def receive(service: ComplianceService, clock: FakeClock, sender_for: Any,

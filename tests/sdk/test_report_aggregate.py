@@ -9,8 +9,7 @@ from sqlalchemy.engine import Engine
 
 from hoster_compliance.errors import InvalidQuery
 from hoster_compliance.report import build_report
-from tests.sdk import report_data
-from tests.sdk.report_data import (
+from tests.helpers.report import (
     CSAM,
     IP,
     MINORS,
@@ -26,8 +25,6 @@ from tests.sdk.report_data import (
     seed_orders,
     utc,
 )
-
-report_engine = report_data.report_engine
 
 YEAR = (date(2026, 1, 1), date(2026, 12, 31))
 LATER = utc(2027, 1, 15)

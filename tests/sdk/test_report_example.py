@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 
 from hoster_compliance.store.engine import init_schema, make_engine
-from tests.sdk.report_data import ROOT, It, add_order, utc
+from tests.helpers.report import ROOT, It, add_order, utc
 
 CONFIG = """
 hoster_id = "example-hosting"

@@ -16,10 +16,7 @@ from sqlalchemy.engine import Engine
 from hoster_compliance.report import build_report, write_dsa_csv
 from hoster_compliance.store.tables import items, orders
 from hoster_compliance.timeutil import to_micros
-from tests.sdk import report_data
-from tests.sdk.report_data import US_PER_HOUR, load_generator, utc
-
-report_engine = report_data.report_engine
+from tests.helpers.report import US_PER_HOUR, load_generator, utc
 
 YEAR = (date(2026, 1, 1), date(2026, 12, 31))
 NOW = utc(2027, 1, 5)  # before the generated data ends: some orders are judged at "now"

@@ -19,10 +19,7 @@ from hoster_compliance.report import (
     within_deadline_share,
 )
 from hoster_compliance.report.render import hours
-from tests.sdk import report_data
-from tests.sdk.report_data import MINORS, seed_notices, seed_orders, utc
-
-report_engine = report_data.report_engine
+from tests.helpers.report import MINORS, seed_notices, seed_orders, utc
 
 YEAR = (date(2026, 1, 1), date(2026, 12, 31))
 

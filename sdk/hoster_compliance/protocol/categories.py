@@ -8,7 +8,8 @@ import csv
 import io
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+
+from hoster_compliance.protocol import templates
 
 NOT_SPECIFIED_ORDER = "STATEMENT_CATEGORY_NOT_SPECIFIED_ORDER"
 NOT_SPECIFIED_NOTICE = "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE"
@@ -16,7 +17,7 @@ KEYWORD_OTHER = "KEYWORD_OTHER"
 
 _CATEGORY_PREFIX = "STATEMENT_CATEGORY_"
 _KEYWORD_PREFIX = "KEYWORD_"
-_DATA_FILE = "categories.csv"
+_DATA_FILE = templates.PART_2
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def parse_categories(text: str) -> tuple[Category, ...]:
 
 @cache
 def _load() -> tuple[Category, ...]:
-    raw = resources.files("hoster_compliance").joinpath("data", _DATA_FILE).read_bytes()
+    raw = templates.read_bytes(_DATA_FILE)
     return parse_categories(raw.decode("utf-8-sig"))
 
 

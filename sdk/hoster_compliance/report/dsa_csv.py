@@ -9,17 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .layout import (
-    KEYWORD_OTHER,
-    NOTICE,
-    ORDER,
-    PART_1,
-    PART_3,
-    PART_4,
-    TOTAL,
-    block_rows,
-    read_template,
-)
+from ..protocol.templates import PART_1, PART_3, PART_4
+from .layout import KEYWORD_OTHER, NOTICE, ORDER, TOTAL, block_rows, read_template
 from .render import hours
 
 FILES = {

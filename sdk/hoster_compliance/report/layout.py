@@ -7,7 +7,8 @@ import csv
 import io
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
+
+from ..protocol.templates import PART_3, PART_4, read_bytes
 
 TOTAL = "TOTAL"
 KEYWORD_OTHER = "KEYWORD_OTHER"
@@ -21,10 +22,6 @@ UNSPECIFIED_DESCRIPTION = {
     ORDER: "Sub-category not specified by the authority",
     NOTICE: "Sub-category not specified by the notifier",
 }
-
-PART_1 = "template_part_1_summary.csv"
-PART_3 = "template_part_3_member_states_orders.csv"
-PART_4 = "template_part_4_notices.csv"
 
 # A template row key: (category, sub-category or None, description of "Other" or None).
 RowKey = tuple[str, str | None, str | None]
@@ -42,7 +39,7 @@ class Template:
 @cache
 def read_template(name: str) -> Template:
     """Read a packaged template (``PART_1``, ``PART_3`` or ``PART_4``)."""
-    raw = files("hoster_compliance").joinpath("data").joinpath(name).read_bytes().decode("utf-8")
+    raw = read_bytes(name).decode("utf-8")
     header_line = raw[: raw.index("\n") + 1]
     parsed = [tuple(row) for row in csv.reader(io.StringIO(raw, newline="")) if row]
     return Template(header_line=header_line, header=parsed[0], rows=tuple(parsed[1:]))

@@ -1,39 +1,25 @@
-"""Test data for the transparency report: the ``report_engine`` fixture and ``add_order``, which
-inserts an order or notice with the columns the service would have filled."""
+"""Test data for the transparency report (the ``report_engine`` fixture is in tests/conftest.py):
+``add_order``, which inserts an order or notice with the columns the service would have filled."""
 
 from __future__ import annotations
 
 import importlib.util
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hoster_compliance.store.engine import init_schema, make_engine
 from hoster_compliance.store.tables import items, orders
 from hoster_compliance.timeutil import to_micros
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = Path("/work/shared/reference/dsa-transparency-templates")
 EFFECT_ACTIONS = {"removed", "disabled", "geo_blocked"}
 US_PER_HOUR = 3_600_000_000
-
-@pytest.fixture
-def report_engine(db_url: str) -> Iterator[Engine]:
-    """An engine on an empty database with the schema created (``db_url`` of tests/conftest.py:
-    a SQLite file, and PostgreSQL when it answers)."""
-    engine = make_engine(db_url)
-    init_schema(engine)
-    yield engine
-    engine.dispose()
-
 
 @dataclass(frozen=True)
 class It:

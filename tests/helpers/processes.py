@@ -19,7 +19,7 @@ import requests
 import sqlalchemy as sa
 
 from hoster_compliance.store.engine import make_engine
-from tests.conftest import ISSUER_SECRET, POSTGRES_URL, TOKEN
+from tests.helpers import ISSUER_SECRET, POSTGRES_URL, TOKEN
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 MAINTENANCE_URL = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
