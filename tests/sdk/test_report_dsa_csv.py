@@ -88,6 +88,36 @@ def test_part_3_empty_year_is_the_total_block_of_zeros(
         assert row[6:8] == ["0", "0"] and row[8:13] == ["", "", "", "", ""]
 
 
+def test_part_3_total_row_says_orders_to_provide_information_are_not_received(
+    report_engine: Engine, tmp_path: Path
+) -> None:
+    """PROTOCOL 8: the Art. 10 columns (K-M) stay blank and the TOTAL/TOTAL row's contextual
+    information (R-T, next to them) says why, in an empty year as in a busy one."""
+    empty = rows(write(report_engine, tmp_path / "empty")[1])
+    seed_orders(report_engine)
+    busy = rows(write(report_engine, tmp_path / "busy")[1])
+    header = read_template(PART_3).header
+    totals = 0
+    for part_3 in (empty, busy):
+        for row in part_3:
+            named = dict(zip(header, row, strict=True))
+            for column in ("Number of orders to provide information",
+                           "Median time to inform the authority of the receipt of the order to "
+                           "provide information",
+                           "Median time to give effect to the order to provide information"):
+                assert named[column] == ""
+            context = [named[c] for c in header if c.startswith("Contextual information")
+                       and "provide information" in c]
+            assert len(context) == 3
+            if named["Scope"] == "TOTAL" and named["Category of illegal content"] == "TOTAL":
+                totals += 1
+                assert all("does not receive orders to provide information (Art. 10)" in text
+                           for text in context), context
+            else:
+                assert context == ["", "", ""]
+    assert totals == 2
+
+
 def test_part_3_blocks_per_member_state(report_engine: Engine, tmp_path: Path) -> None:
     seed_orders(report_engine)
     part_3 = rows(write(report_engine, tmp_path)[1])

@@ -141,7 +141,9 @@ def _part_3(orders: dict[str, Any], service: str, period: str) -> list[list[str]
             row[_col("J")] = hours(found.get("median_hours_to_effect"))
             if scope == TOTAL and template_row[_col("D")] == TOTAL:
                 row[_col("P")], row[_col("Q")] = ORDER_ACK_NOTE, ORDER_EFFECT_NOTE
-                row[_col("R")] = NO_INFORMATION_ORDERS
+                # Columns K-M (orders to provide information) stay blank; their contextual
+                # columns R-T say why.
+                row[_col("R")] = row[_col("S")] = row[_col("T")] = NO_INFORMATION_ORDERS
             rows.append(row)
     return rows
 
