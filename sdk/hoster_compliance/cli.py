@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+import shlex
 import signal
 import sys
 import threading
@@ -89,6 +90,29 @@ class _Commands(click.Group):
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Receive, act on and report removal orders and notices."""
+
+
+@cli.command()
+@click.option("--dir", "directory", default=".", show_default=True,
+              help="The folder to write hoster.toml into (created when missing).")
+def init(directory: str) -> None:
+    """Write hoster.toml: a commented configuration with a fresh operator token, one example
+    issuer with a fresh secret, and SQLite; never overwrites a file."""
+    from .starter import FILE_NAME, write_starter_config
+
+    folder = Path(directory)
+    target = folder / FILE_NAME
+    if folder.exists() and not folder.is_dir():
+        fail(f"--dir: {folder} is not a folder")
+    try:
+        path = write_starter_config(folder)
+    except FileExistsError:
+        fail(f"{target} already exists; not overwritten")
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc.strerror or type(exc).__name__}")
+    click.echo(f"Wrote {path} (fresh secrets; keep it private). Next, in two terminals:")
+    click.echo(f"  hoster-compliance serve --config {shlex.quote(str(path))}")
+    click.echo(f"  python examples/issuer_simulator.py --config {shlex.quote(str(path))}")
 
 
 @cli.command()

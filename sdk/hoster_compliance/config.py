@@ -12,7 +12,6 @@ import difflib
 import math
 import os
 import re
-import secrets as _random
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -383,70 +382,3 @@ def _check_token(token: str, key: str, where: str) -> None:
         raise ConfigError(key, f"{where}must not be empty")
     if not all("!" <= c <= "~" for c in token):
         raise ConfigError(key, f"{where}must be printable ASCII without white space")
-
-
-# -- a demonstration file --------------------------------------------------------------------
-
-
-def demo_config_text(
-    database_path: str, issuer_secret: str, api_base: str, *, operator_token: str | None = None
-) -> str:
-    """A complete, commented configuration that ``load_config`` accepts, for ``init-demo`` and
-    the README. A random operator token is made unless one is given."""
-    token = operator_token if operator_token is not None else _random.token_urlsafe(24)
-    q = _toml_string
-    return f"""\
-# hoster-compliance configuration (PROTOCOL.md section 7.1), a demonstration.
-# Unknown keys are errors, so that a typo never silently drops a setting.
-
-# Names this hoster in the callbacks it sends to issuers.
-hoster_id = "example-hosting"
-# The "Service" column of the Commission's transparency templates (default: hoster_id).
-service_name = "Example Hosting"
-# "Name of the service provider" in Part 1 of the templates (default: service_name).
-provider_name = "Example Hosting B.V."
-# sqlite:///FILE (a relative FILE is relative to this file's folder) or
-# postgresql://user@host/dbname.
-database_url = {q("sqlite:///" + database_path)}
-# Bearer tokens for the operator API. To keep them out of this file, write instead
-# operator_tokens_env = "HC_OPERATOR_TOKENS" (a comma-separated list in that variable).
-operator_tokens = [{q(token)}]
-# Largest webhook body accepted, in bytes (1 MiB).
-max_body_bytes = 1048576
-# How far a webhook-timestamp may be from this server's clock, in seconds.
-timestamp_tolerance_seconds = 300
-# Timeout of every callback request to an issuer, in seconds.
-callback_timeout_seconds = 15
-
-# One [[issuers]] table per authority or hotline that sends orders or notices.
-[[issuers]]
-# Its webhook URL is POST /v1/webhooks/nl-atkm
-id = "nl-atkm"
-name = "ATKM"
-# Eurostat code of the issuer's Member State (Greece is EL).
-member_state = "NL"
-# Standard Webhooks secrets: all are accepted, the last one signs callbacks. To rotate, append
-# the new one and remove the old one later. Or: secrets_env = "HC_NL_ATKM_SECRETS".
-secrets = [{q(issuer_secret)}]
-# Where the issuer receives callbacks (acknowledgements and outcomes).
-api_base = {q(api_base)}
-# The regime of orders that name none; it sets their default deadline (NL_ATKM: 12 hours).
-default_regime = "NL_ATKM"
-"""
-
-
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
-                 "\r": "\\r"}
-
-
-def _toml_string(text: str) -> str:
-    """``text`` as a TOML basic string."""
-    out = []
-    for c in text:
-        if c in _TOML_ESCAPES:
-            out.append(_TOML_ESCAPES[c])
-        elif ord(c) < 0x20 or ord(c) == 0x7F:
-            out.append(f"\\u{ord(c):04X}")
-        else:
-            out.append(c)
-    return '"' + "".join(out) + '"'

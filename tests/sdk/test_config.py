@@ -4,19 +4,14 @@ ConfigError naming its dotted key, without ever echoing a secret."""
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from hoster_compliance.config import (
     Config,
     IssuerConfig,
-    _toml_string,
-    demo_config_text,
     load_config,
 )
 from hoster_compliance.errors import ConfigError
@@ -451,38 +446,3 @@ def test_direct_construction_rejects_duplicate_ids_and_no_secrets() -> None:
     with pytest.raises(ConfigError) as info:
         IssuerConfig(id="a", member_state="NL", secrets=(), api_base="https://x")
     assert info.value.key == "secrets"
-
-
-# -- the demonstration file -------------------------------------------------------------------
-
-
-def test_demo_config_round_trips(tmp_path: Path) -> None:
-    text = demo_config_text("compliance.db", REF_SECRET, "http://127.0.0.1:9000/issuer/")
-    assert text.count("\n#") >= 10  # commented
-    config = _load(tmp_path, text)
-    assert config.hoster_id == "example-hosting"
-    assert config.database_url == f"sqlite:///{tmp_path}/compliance.db"
-    (issuer,) = config.issuers
-    assert (issuer.id, issuer.member_state, issuer.default_regime) == ("nl-atkm", "NL", "NL_ATKM")
-    assert issuer.secrets == (REF_SECRET,)
-    assert issuer.api_base == "http://127.0.0.1:9000/issuer"
-    assert len(config.operator_tokens) == 1 and len(config.operator_tokens[0]) >= 24
-
-
-def test_demo_config_absolute_and_odd_paths(tmp_path: Path) -> None:
-    odd = str(tmp_path / 'we"ird\\ dir' / "c.db")
-    config = _load(tmp_path, demo_config_text(odd, NEW_SECRET, "https://i.example",
-                                              operator_token="tok-1"))
-    assert config.database_url == "sqlite:///" + odd
-    assert config.operator_tokens == ("tok-1",)
-
-
-def test_demo_tokens_are_random() -> None:
-    first = tomllib.loads(demo_config_text("c.db", REF_SECRET, "https://i.example"))
-    second = tomllib.loads(demo_config_text("c.db", REF_SECRET, "https://i.example"))
-    assert first["operator_tokens"] != second["operator_tokens"]
-
-
-@given(st.text(alphabet=st.characters(exclude_categories=("Cs",))))
-def test_toml_string_round_trips(text: str) -> None:
-    assert tomllib.loads(f"x = {_toml_string(text)}")["x"] == text
