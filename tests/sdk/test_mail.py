@@ -17,7 +17,7 @@ import pytest
 from hoster_compliance.config_mail import MailConfig
 from hoster_compliance.delivery import retry_policy
 from hoster_compliance.delivery.mail import MailSender, compose
-from tests.smtp_server import SmtpSink, client_context, free_port, tls_files
+from tests.helpers.smtp import SmtpSink, client_context, free_port, tls_files
 
 PASSWORD = "s3cret-Pa55word"
 FROM = "Example Hosting compliance <compliance@example.nl>"
