@@ -25,6 +25,7 @@ from .orders import reads as queries
 from .report import build_report, render_csv, render_json, render_markdown, write_dsa_csv
 from .store.engine import make_engine
 from .timeutil import parse_time, utcnow
+from .vocabulary import BASES
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -145,7 +146,7 @@ def worker(config_path: str, threads: int) -> None:
 @cli.command()
 @config_option
 @click.option("--status", default="open", show_default=True,
-              type=click.Choice(["open", "overdue", "completed", "withdrawn", "all"]))
+              type=click.Choice(queries.STATUSES))
 @click.option("--json", "as_json", is_flag=True, help="Print the API's shape {\"orders\": [...]}.")
 def orders(config_path: str, status: str, as_json: bool) -> None:
     """List orders, deadline first."""
@@ -184,7 +185,7 @@ def orders(config_path: str, status: str, as_json: bool) -> None:
 @click.option("--all", "all_items", is_flag=True, help="Act on every item without an action.")
 @click.option("--at", "acted_at", default=None, help="When it was done (RFC 3339); default now.")
 @click.option("--reason", default=None, help="Required for `refused`.")
-@click.option("--basis", type=click.Choice(["law", "terms"]), default=None)
+@click.option("--basis", type=click.Choice(BASES), default=None)
 @click.option("--automated", is_flag=True, help="The action was taken by automated means.")
 def act(config_path: str, args: tuple[str, ...], all_items: bool, acted_at: str | None,
         reason: str | None, basis: str | None, automated: bool) -> None:

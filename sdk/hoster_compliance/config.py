@@ -21,16 +21,10 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 
 from hoster_compliance.errors import ConfigError
+from hoster_compliance.vocabulary import MEMBER_STATES, REGIMES
 
 if TYPE_CHECKING:
     from hoster_compliance.config_mail import MailConfig
-
-#: Eurostat codes of the 27 Member States (Greece is EL, not GR).
-MEMBER_STATES = frozenset(
-    "AT BE BG CY CZ DE DK EE EL ES FI FR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
-)
-#: The regime codes of PROTOCOL.md 5.
-REGIMES = ("EU_TCO", "NL_ATKM", "NL_NTD", "EU_DSA_ART9", "OTHER")
 
 _ISSUER_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -17,13 +17,12 @@ from ..store import orders as store
 from ..store.audit import append_event
 from ..store.tables import items, orders
 from ..timeutil import format_micros, format_time, to_micros
+from ..vocabulary import EFFECT_ACTIONS, LAW, NOTICE, TERMS, WITHDRAWN
 from .intake import callback_path
 from .reads import item_view
 
 log = logging.getLogger("hoster_compliance.orders.actions")
 
-EFFECT_ACTIONS = frozenset({"removed", "disabled", "geo_blocked"})
-ACTIONS = ("removed", "disabled", "geo_blocked", "not_found", "not_hosted", "refused")
 CLOCK_SKEW = timedelta(seconds=5)
 
 
@@ -51,7 +50,7 @@ def _lock_order(conn: Connection, issuer_id: str, order_id: str) -> Row[Any]:
     ).first()
     if row is None:
         raise UnknownOrder("No such order.")
-    if row.status == "withdrawn":
+    if row.status == WITHDRAWN:
         raise OrderWithdrawn("The issuer withdrew this order; no action can be recorded.")
     return row
 
@@ -69,8 +68,8 @@ def _apply(
     if to_micros(acted_at) < order.received_at:
         raise InvalidPayload("acted_at is before the order was received.",
                              fields={"acted_at": ["Must not be before received_at."]})
-    basis = action.get("basis") or "law"
-    if basis == "terms" and order.kind != "notice":
+    basis = action.get("basis") or LAW
+    if basis == TERMS and order.kind != NOTICE:
         raise InvalidPayload("basis terms applies to notices only.",
                              fields={"basis": ["terms is only allowed on notices."]})
     effect = gives_effect(action["action"])

@@ -123,9 +123,7 @@ def prepare_order(
     kind = loaded["kind"]
     regime = regimes.resolve_regime(loaded.get("regime"), issuer.default_regime)
     deadline = regimes.compute_deadline(regime, now, loaded.get("deadline"))
-    category = loaded.get("category") or (
-        categories.NOT_SPECIFIED_ORDER if kind == "order" else categories.NOT_SPECIFIED_NOTICE
-    )
+    category = loaded.get("category") or categories.not_specified(kind)
     row = {
         "issuer_id": issuer.id,
         "order_id": loaded["order_id"],

@@ -18,10 +18,12 @@ from ..protocol.regimes import is_overdue
 from ..store import orders as store
 from ..store.tables import deliveries, events, orders
 from ..timeutil import format_micros, format_time, from_micros, parse_time, to_micros
+from ..vocabulary import COMPLETED, DELIVERY_STATES, OPEN, WEBHOOK_KINDS, WITHDRAWN
 
-STATUSES = ("open", "overdue", "completed", "withdrawn", "all")
-KINDS = ("order", "notice")
-DELIVERY_STATES = ("pending", "failed", "delivered")
+#: The ``status`` filter: a status, ``overdue`` (open past its deadline) or ``all``.
+STATUSES: tuple[str, ...] = (OPEN, "overdue", COMPLETED, WITHDRAWN, "all")
+#: The ``kind`` filter (v1: what the webhook accepts).
+KINDS = WEBHOOK_KINDS
 DEFAULT_LIMIT, MAX_LIMIT = 100, 500
 DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT = 500, 5000
 _NO_DEADLINE = 2**62  # sorts orders without a deadline last
@@ -129,7 +131,7 @@ def parse_list_query(args: Mapping[str, str]) -> dict[str, Any]:
         raise InvalidQuery(f"status: must be one of {', '.join(STATUSES)}.")
     kind = args.get("kind")
     if kind is not None and kind not in KINDS:
-        raise InvalidQuery("kind: must be order or notice.")
+        raise InvalidQuery(f"kind: must be {' or '.join(KINDS)}.")
     limit = _limit(args.get("limit"), DEFAULT_LIMIT, MAX_LIMIT)
     cursor = args.get("cursor")
     return {
@@ -156,7 +158,7 @@ def list_orders(
     query = sa.select(orders)
     now_us = to_micros(now)
     if status == "overdue":
-        query = query.where(orders.c.status == "open", orders.c.deadline < now_us)
+        query = query.where(orders.c.status == OPEN, orders.c.deadline < now_us)
     elif status != "all":
         query = query.where(orders.c.status == status)
     if issuer_id is not None:
@@ -224,7 +226,8 @@ def list_deliveries(
     """The outbox, newest first; ``state`` filters; at most ``limit`` (default 500, at most
     5000) rows, so a years-old outbox never makes one huge answer."""
     if state is not None and state not in DELIVERY_STATES:
-        raise InvalidQuery("state: must be pending, failed or delivered.")
+        raise InvalidQuery(
+            f"state: must be {', '.join(DELIVERY_STATES[:-1])} or {DELIVERY_STATES[-1]}.")
     count = _limit(limit, DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT)
     query = sa.select(deliveries).order_by(deliveries.c.id.desc()).limit(count)
     if state is not None:

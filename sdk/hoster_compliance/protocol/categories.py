@@ -11,9 +11,12 @@ from functools import cache
 
 from hoster_compliance.protocol import templates
 
+from ..vocabulary import NOTICE, ORDER
+
 NOT_SPECIFIED_ORDER = "STATEMENT_CATEGORY_NOT_SPECIFIED_ORDER"
 NOT_SPECIFIED_NOTICE = "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE"
 KEYWORD_OTHER = "KEYWORD_OTHER"
+_NOT_SPECIFIED = {ORDER: NOT_SPECIFIED_ORDER, NOTICE: NOT_SPECIFIED_NOTICE}
 
 _CATEGORY_PREFIX = "STATEMENT_CATEGORY_"
 _KEYWORD_PREFIX = "KEYWORD_"
@@ -73,6 +76,11 @@ def parse_categories(text: str) -> tuple[Category, ...]:
     if current is not None:
         result.append(Category(*current, subcategories=tuple(subs)))
     return tuple(result)
+
+
+def not_specified(kind: str) -> str:
+    """The category of an order (``order``) or notice (``notice``) that names none."""
+    return _NOT_SPECIFIED[kind]
 
 
 @cache

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-EU_TCO = "EU_TCO"
-NL_ATKM = "NL_ATKM"
-NL_NTD = "NL_NTD"
-EU_DSA_ART9 = "EU_DSA_ART9"
-OTHER = "OTHER"
+from ..vocabulary import EU_DSA_ART9, EU_TCO, NL_ATKM, NL_NTD, OPEN, OTHER
+from ..vocabulary import REGIMES as REGIME_CODES
 
-REGIME_CODES: tuple[str, ...] = (EU_TCO, NL_ATKM, NL_NTD, EU_DSA_ART9, OTHER)
+__all__ = ["DEFAULT_DEADLINES", "REGIME_CODES", "compute_deadline", "is_overdue",
+           "resolve_regime"]
 
 #: Time allowed after receipt when the order names no deadline; ``None``: no deadline.
 DEFAULT_DEADLINES: dict[str, timedelta | None] = {
@@ -40,4 +38,4 @@ def compute_deadline(
 
 def is_overdue(status: str, deadline: datetime | None, now: datetime) -> bool:
     """Overdue: still open and past its deadline (PROTOCOL 5)."""
-    return status == "open" and deadline is not None and now > deadline
+    return status == OPEN and deadline is not None and now > deadline

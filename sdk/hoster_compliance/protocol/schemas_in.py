@@ -12,9 +12,20 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..errors import InvalidPayload, UnknownType
+from ..vocabulary import (
+    BASES,
+    EU,
+    EVENT_TYPES,
+    MEMBER_STATES,
+    NOTICE,
+    ORDER,
+    RECORDABLE_ACTIONS,
+    REFUSED,
+    REGIMES,
+    WEBHOOK_KINDS,
+)
 from . import categories
 from .fields import StrictBoolean, StrictInteger, StrictString, Time
-from .regimes import REGIME_CODES
 from .schemas_out import (
     DeliveryListSchema,
     DeliverySchema,
@@ -38,17 +49,10 @@ __all__ = [
     "load_order_created", "load_order_withdrawn", "reject_nul",
 ]
 
-#: The 27 Member States, Eurostat codes (Greece is ``EL``, not ``GR``).
-MEMBER_STATES: tuple[str, ...] = (
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU",
-    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-)
-EU = "EU"
-KINDS: tuple[str, ...] = ("order", "notice")
-EVENT_TYPES: tuple[str, ...] = ("order.created", "order.withdrawn")
-ACTIONS: tuple[str, ...] = ("removed", "disabled", "geo_blocked", "not_found", "not_hosted",
-                            "refused")
-BASES: tuple[str, ...] = ("law", "terms")
+#: The ``action`` values the schema accepts (``reinstated`` is a name only, as yet).
+ACTIONS = RECORDABLE_ACTIONS
+#: The ``kind`` values an issuer may send.
+KINDS = WEBHOOK_KINDS
 #: Hex digits of each accepted content hash algorithm.
 HASH_LENGTHS: dict[str, int] = {"sha256": 64, "sha1": 40, "md5": 32}
 #: How far ``issued_at`` may lie ahead of the receiver's clock.
@@ -126,7 +130,7 @@ class OrderCreatedSchema(_Strict):
 
     order_id = StrictString(required=True, validate=_ID)
     kind = StrictString(required=True, validate=validate.OneOf(KINDS))
-    regime = StrictString(validate=validate.OneOf(REGIME_CODES))
+    regime = StrictString(validate=validate.OneOf(REGIMES))
     legal_basis = StrictString(validate=[validate.Length(max=1000), _not_blank])
     statement_of_reasons = StrictString(validate=[validate.Length(max=10000), _not_blank])
     category = StrictString(validate=validate.OneOf(categories.CATEGORIES))
@@ -155,7 +159,7 @@ class OrderCreatedSchema(_Strict):
             return  # "Invalid input type." is reported already
         errors: dict[str, Any] = {}
         kind = data.get("kind")
-        if kind == "order":
+        if kind == ORDER:
             for name in ("legal_basis", "statement_of_reasons"):
                 if name not in original:
                     errors[name] = [_MISSING]
@@ -172,10 +176,8 @@ class OrderCreatedSchema(_Strict):
     ) -> None:
         if "category" in original:
             category = data.get("category")  # absent here when invalid: reported already
-        elif kind == "order":
-            category = categories.NOT_SPECIFIED_ORDER
-        elif kind == "notice":
-            category = categories.NOT_SPECIFIED_NOTICE
+        elif kind in (ORDER, NOTICE):
+            category = categories.not_specified(kind)
         else:
             category = None
         subcategory = data.get("subcategory")
@@ -226,7 +228,7 @@ class ActionSchema(_Strict):
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _reason_for_refusal(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
-        if not isinstance(original, dict) or data.get("action") != "refused":
+        if not isinstance(original, dict) or data.get("action") != REFUSED:
             return
         reason = original.get("reason")
         if reason is None and "reason" not in original:

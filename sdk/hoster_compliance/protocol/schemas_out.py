@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from ..vocabulary import DELIVERY_STATES, ORDER_STATUSES, WITHDRAWN
 from .fields import Time
 
 
@@ -46,7 +47,7 @@ class DeliverySchema(Schema):
     issuer_id = fields.String(required=True)
     order_id = fields.String(required=True)
     type = fields.String(required=True)
-    state = fields.String(required=True, metadata={"enum": ["pending", "delivered", "failed"]})
+    state = fields.String(required=True, metadata={"enum": list(DELIVERY_STATES)})
     attempts = fields.Integer(required=True)
     webhook_id = fields.String(required=True)
     next_attempt_at = _nullable_time()
@@ -73,7 +74,7 @@ class OrderSummarySchema(Schema):
     regime = fields.String(required=True)
     category = fields.String(required=True)
     subcategory = _nullable_str()
-    status = fields.String(required=True, metadata={"enum": ["open", "completed", "withdrawn"]})
+    status = fields.String(required=True, metadata={"enum": list(ORDER_STATUSES)})
     received_at = Time(required=True)
     deadline = _nullable_time()
     overdue = fields.Boolean(required=True)
@@ -128,7 +129,7 @@ class WebhookAcceptedSchema(Schema):
     """The 201/200 answer to ``order.created`` (PROTOCOL 2.3)."""
 
     order_id = fields.String(required=True)
-    status = fields.String(required=True, metadata={"enum": ["open", "completed", "withdrawn"]})
+    status = fields.String(required=True, metadata={"enum": list(ORDER_STATUSES)})
     received_at = Time(required=True)
     deadline = _nullable_time()
     duplicate = fields.Boolean(required=True)
@@ -138,7 +139,7 @@ class WithdrawalAcceptedSchema(Schema):
     """The 200 answer to ``order.withdrawn``."""
 
     order_id = fields.String(required=True)
-    status = fields.String(required=True, metadata={"enum": ["withdrawn"]})
+    status = fields.String(required=True, metadata={"enum": [WITHDRAWN]})
 
 
 class ErrorSchema(Schema):

@@ -10,14 +10,16 @@ from functools import cache
 
 from ..protocol.templates import PART_3, PART_4, read_bytes
 
-TOTAL = "TOTAL"
-KEYWORD_OTHER = "KEYWORD_OTHER"
-ORDER, NOTICE = "order", "notice"
+from ..protocol.categories import KEYWORD_OTHER, not_specified
+from ..vocabulary import NOTICE, ORDER
 
-NOT_SPECIFIED = {
-    ORDER: "STATEMENT_CATEGORY_NOT_SPECIFIED_ORDER",
-    NOTICE: "STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE",
-}
+__all__ = [
+    "KEYWORD_OTHER", "NOTICE", "ORDER", "PART_1", "PART_3", "PART_4", "TOTAL",
+    "UNSPECIFIED_DESCRIPTION", "RowKey", "Template", "block_rows", "category_layout",
+    "read_template", "row_sort_key", "template_row_key",
+]
+
+TOTAL = "TOTAL"
 UNSPECIFIED_DESCRIPTION = {
     ORDER: "Sub-category not specified by the authority",
     NOTICE: "Sub-category not specified by the notifier",
@@ -84,7 +86,7 @@ def template_row_key(
     """
     layout = category_layout(kind)
     if category not in layout:
-        category = NOT_SPECIFIED[kind]
+        category = not_specified(kind)
     subs = layout[category]
     if not subs:
         return (category, None, None)

@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, and_, case, cast, func, or_, select, true
 from sqlalchemy.engine import Connection, Engine
 
 from ..store.tables import items, orders
+from ..vocabulary import NOTICE, ORDER, TERMS
 from .medians import concat, merge_sorted, parse_sorted
 
 o = orders.c
@@ -90,7 +91,7 @@ def _orders(conn: Connection, lo: int, hi: int, as_of: int) -> Groups:
             concat(conn, o.acknowledged_at - o.received_at),
             concat(conn, _to_effect()),
         )
-        .where(_in_period("order", lo, hi))
+        .where(_in_period(ORDER, lo, hi))
         .group_by(*key)
     )
     groups = {}
@@ -108,7 +109,7 @@ def _notices(conn: Connection, lo: int, hi: int) -> Groups:
         select(
             cast(
                 func.sum(
-                    case((i.basis == "terms", _FIELD), else_=1)
+                    case((i.basis == TERMS, _FIELD), else_=1)
                     + case((i.automated == true(), _FIELD * _FIELD), else_=0)
                 ),
                 BigInteger,
@@ -127,7 +128,7 @@ def _notices(conn: Connection, lo: int, hi: int) -> Groups:
             _to_effect().label("d"),
             per_notice.label("p"),
         )
-        .where(_in_period("notice", lo, hi))
+        .where(_in_period(NOTICE, lo, hi))
         .offset(0)  # keeps the subquery unflattened: the lookup runs once per notice
         .subquery()
     )
