@@ -85,7 +85,7 @@ def retry_delivery(delivery_id: str) -> Response:
 
 def _json_body() -> object:
     from hoster_compliance.errors import InvalidJson
-    from hoster_compliance.orders.intake import parse_json
+    from hoster_compliance.protocol.strict_json import parse_json
 
     body = request.get_data(cache=False)
     if not body:

@@ -5,8 +5,6 @@ so start-up can stop with one clear line. Secret values never appear in a messag
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import difflib
 import math
@@ -21,6 +19,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 
 from hoster_compliance.errors import ConfigError
+from hoster_compliance.protocol.signing import decode_secret
 from hoster_compliance.vocabulary import MEMBER_STATES, REGIMES
 
 if TYPE_CHECKING:
@@ -361,14 +360,11 @@ def _string_list(
 
 
 def _check_secret(secret: str, key: str, where: str) -> None:
+    """Accepts exactly the secrets that signing accepts: one function decides."""
     try:
-        key_bytes = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigError(
-            key, f"{where}is not valid base64 (after an optional whsec_ prefix)"
-        ) from None
-    if not key_bytes:
-        raise ConfigError(key, f"{where}is an empty secret")
+        decode_secret(secret)
+    except ValueError as exc:  # its message never holds the secret
+        raise ConfigError(key, f"{where}{exc}") from None
 
 
 def _check_token(token: str, key: str, where: str) -> None:

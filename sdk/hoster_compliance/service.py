@@ -19,6 +19,7 @@ from .errors import ComplianceError, Conflict, StorageUnavailable, UnknownDelive
 from .orders import actions, intake
 from .orders.reads import delivery_view
 from .protocol import schemas_in as schemas
+from .protocol.strict_json import parse_json
 from .store.audit import append_event
 from .store.engine import init_schema, make_engine, storage_unavailable
 from .store.group_commit import GroupCommitStats, GroupCommitter
@@ -95,7 +96,7 @@ class ComplianceService:
     ) -> tuple[int, dict[str, Any]]:
         now = self.clock()
         issuer, _webhook_id = intake.verify_request(self.config, issuer_id, headers, body, now)
-        doc = intake.parse_json(body)
+        doc = parse_json(body)
         envelope = schemas.load_envelope(doc)
         data = doc["data"]
         try:

@@ -446,3 +446,32 @@ def test_direct_construction_rejects_duplicate_ids_and_no_secrets() -> None:
     with pytest.raises(ConfigError) as info:
         IssuerConfig(id="a", member_state="NL", secrets=(), api_base="https://x")
     assert info.value.key == "secrets"
+
+
+# -- secrets: the configuration accepts exactly what signing accepts --------------------------
+
+
+@pytest.mark.parametrize("secret", [
+    REF_SECRET, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"[:-2], "MfKQ9r8GKYqrTwjUPD8ILPZIo2La",
+    "whsec_AQ", "whsec_AQ==", "whsec_", "", "A", "whsec_AQ==AQ==", BAD_SECRET, "whsec_ü", " AQ==",
+])
+def test_secret_check_agrees_with_signing(tmp_path: Path, secret: str) -> None:
+    from hoster_compliance.protocol import signing
+
+    try:
+        signing.sign(secret, "msg_1", 0, b"{}")
+        signs = True
+    except ValueError:
+        signs = False
+    text = _text(_top(), [_issuer(secrets=[secret])])
+    if signs:
+        assert _load(tmp_path, text).issuers[0].secrets == (secret,)
+    else:
+        err = _error(tmp_path, text)
+        assert err.key == "issuers[0].secrets[0]"
+
+
+def test_unpadded_secret_is_accepted_as_the_reference_libraries_do(tmp_path: Path) -> None:
+    unpadded = "whsec_AQ"  # base64 of one byte without its "=="
+    config = _load(tmp_path, _text(_top(), [_issuer(secrets=[unpadded])]))
+    assert config.issuers[0].signing_secret == unpadded

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import secrets as _secrets
 from collections.abc import Sequence
-from typing import Any
-
-from .. import errors
 
 #: A response plan entry: a status, or a status and its ``Retry-After`` value.
 PlanEntry = int | tuple[int, str | None]
-
 
 
 def _secret_list(secret: str | Sequence[str]) -> list[str]:
@@ -19,14 +14,6 @@ def _secret_list(secret: str | Sequence[str]) -> list[str]:
     if not listed:
         raise ValueError("at least one secret is needed")
     return listed
-
-
-def _parse_json(body: bytes) -> Any:
-    """Parsed JSON, or ``InvalidJson``; never another exception (deep nesting included)."""
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise errors.InvalidJson("body is not valid JSON") from None
 
 
 def new_message_id() -> str:

@@ -12,7 +12,8 @@ from typing import Any
 
 from .. import errors
 from ..protocol import signing
-from .common import PlanEntry, _parse_json, _secret_list
+from ..protocol.strict_json import parse_json
+from .common import PlanEntry, _secret_list
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ class CallbackServer:
         except errors.SignatureError as exc:
             error = exc
         try:
-            payload = _parse_json(body)
+            payload = parse_json(body)
         except errors.InvalidJson:
             payload = None
         extra: dict[str, str] = {}

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import errors
 from ..protocol import signing
-from .common import _parse_json
+from ..protocol.strict_json import parse_json
 
 
 def verify_callback(
@@ -27,7 +27,7 @@ def verify_callback(
     listed = [secrets] if isinstance(secrets, str) else secrets
     signing.verify(listed, headers, body, now=time.time() if now is None else now,
                    tolerance=tolerance)
-    payload = _parse_json(body)
+    payload = parse_json(body)
     if not isinstance(payload, dict):
         raise errors.InvalidPayload("callback body is not a JSON object")
     return payload

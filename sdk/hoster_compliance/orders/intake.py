@@ -19,7 +19,6 @@ from sqlalchemy.engine import Engine
 from ..config import Config, IssuerConfig
 from ..errors import (
     Conflict,
-    InvalidJson,
     PayloadTooLarge,
     UnknownIssuer,
     UnknownOrder,
@@ -61,18 +60,6 @@ def check_media_type(content_type: str | None) -> None:
             "utf-8", "utf8"
         ):
             raise UnsupportedMediaType("The body must be UTF-8 JSON.")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def parse_json(body: bytes) -> Any:
-    """Strict JSON: UTF-8, no NaN/Infinity; anything else is ``invalid_json``."""
-    try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InvalidJson("The body is not valid UTF-8 JSON.") from exc
 
 
 def verify_request(
