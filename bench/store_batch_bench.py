@@ -46,7 +46,7 @@ def measure(kind: str, workdir: Path, orders: int, size: int) -> tuple[float, fl
         loaded = schemas.load_order_created(data, now=now)
         prepared.append(intake.prepare_order(config, issuer, data, loaded, now))
     for new in prepared[:50]:  # warm-up: connections, statement caches
-        intake.store_order(service.engine, new)
+        intake.commit_orders(service.engine, [new])
     prepared = prepared[50:]
     batches = [prepared[i:i + size] for i in range(0, len(prepared), size)]
     cpu, wall = time.process_time(), time.perf_counter()

@@ -17,9 +17,11 @@ import sqlalchemy as sa
 
 from .orders.reads import order_detail_in
 from .service import ComplianceService
+from .store import leases
 from .store.audit import append_event
 from .store.tables import orders
 from .timeutil import to_micros
+from .vocabulary import PENDING, WITHDRAWN
 
 log = logging.getLogger("hoster_compliance.automation")
 
@@ -60,17 +62,13 @@ class AutomationRunner:
     def claim(self, limit: int) -> list[int]:
         now = to_micros(self.service.clock())
         with self.service.engine.begin() as conn:
-            pks = list(conn.execute(
-                sa.select(orders.c.id)
-                .where(orders.c.automation_state == "pending",
-                       sa.or_(orders.c.automation_lease_until.is_(None),
-                              orders.c.automation_lease_until < now))
-                .order_by(orders.c.id).limit(limit)
-                .with_for_update(skip_locked=True)
-            ).scalars())
-            if pks:
-                conn.execute(orders.update().where(orders.c.id.in_(pks)).values(
-                    automation_lease_until=now + LEASE_SECONDS * 1_000_000))
+            rows = leases.claim(
+                conn, orders, ready=[orders.c.automation_state == PENDING],
+                lease_column=orders.c.automation_lease_until, now=now,
+                lease_until=now + LEASE_SECONDS * 1_000_000, order_by=[orders.c.id],
+                limit=limit, columns=[orders.c.id],
+            )
+        pks = [int(row.id) for row in rows]
         return pks
 
     def run_once(self, limit: int = 20) -> int:
@@ -89,7 +87,7 @@ class AutomationRunner:
         failures: list[dict[str, str]] = []
         for handler in self.handlers:
             name = getattr(handler, "__name__", type(handler).__name__)
-            if order["status"] == "withdrawn":
+            if order["status"] == WITHDRAWN:
                 break
             try:
                 handler(AutomationContext(order=order, service=self.service, name=name))

@@ -119,7 +119,7 @@ def test_the_same_order_id_with_other_data_in_a_batch_conflicts(
 def test_an_order_stored_earlier_is_answered_as_a_redelivery_and_the_rest_stored(
     service: ComplianceService, clock: FakeClock, changed: bool
 ) -> None:
-    assert intake.store_order(service.engine, new_order(service, clock, "ord-old"))[0] == 201
+    assert intake.commit_orders(service.engine, [new_order(service, clock, "ord-old")])[0][0] == 201
     clock.advance(seconds=5)
     extra = {"statement_of_reasons": "Something else."} if changed else {}
     batch = [new_order(service, clock, "ord-a"), new_order(service, clock, "ord-old", **extra),
@@ -261,12 +261,13 @@ def test_two_processes_receiving_the_same_orders_store_each_once(
 def test_rows_lacking_a_defaulted_column_are_refused_on_both_databases(
     service: ComplianceService, clock: FakeClock
 ) -> None:
+    from hoster_compliance.protocol.callbacks import Callback
     from hoster_compliance.store.orders import delivery_row, insert_rows
 
-    intake.store_order(service.engine, new_order(service, clock, "ord-1"))
+    intake.commit_orders(service.engine, [new_order(service, clock, "ord-1")])
     pk = rows(service.engine, orders)[0].id
-    row = delivery_row(order_pk=pk, issuer_id="nl-atkm", order_id="ord-1", type="order.outcome",
-                       path="/x", body={}, now=0)
+    row = delivery_row(order_pk=pk, issuer_id="nl-atkm", order_id="ord-1",
+                       callback=Callback("order.outcome", "/x", "msg_1", {}), now=0)
     del row["attempts"]  # SQLAlchemy would default it; psycopg's executemany would not
     with service.engine.begin() as conn, pytest.raises(ValueError, match="attempts"):
         insert_rows(conn, deliveries, [row, dict(row, webhook_id="msg_2")])

@@ -18,9 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..config import Config
+from ..protocol import callbacks
+from ..store import leases
 from ..store.audit import append_event
 from ..store.tables import deliveries, orders
 from ..timeutil import Clock, from_micros, to_micros, utcnow
+from ..vocabulary import DELIVERED, FAILED, PENDING
 from . import retry_policy
 from .client import AttemptResult, CallbackClient
 
@@ -87,23 +90,12 @@ class DeliveryWorker:
         now = to_micros(self.clock())
         lease = self._lease_end(now)
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                sa.select(deliveries)
-                .where(
-                    deliveries.c.state == "pending",
-                    deliveries.c.next_attempt_at <= now,
-                    sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
-                )
-                .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if not rows:
-                return []
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_([r.id for r in rows]))
-                .values(lease_until=lease, lease_owner=self.owner)
+            rows = leases.claim(
+                conn, deliveries,
+                ready=[deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= now],
+                lease_column=deliveries.c.lease_until, now=now, lease_until=lease,
+                lease_values={"lease_owner": self.owner},
+                order_by=[deliveries.c.next_attempt_at, deliveries.c.id], limit=limit,
             )
         return [
             Claim(r.id, r.order_pk, r.issuer_id, r.order_id, r.type, r.path, r.webhook_id,
@@ -143,7 +135,7 @@ class DeliveryWorker:
             return bool(conn.execute(
                 deliveries.update()
                 .where(deliveries.c.id == claim.id, deliveries.c.lease_owner == self.owner,
-                       deliveries.c.state == "pending")
+                       deliveries.c.state == PENDING)
                 .values(lease_until=self._lease_end(now))
             ).rowcount)
 
@@ -158,11 +150,10 @@ class DeliveryWorker:
         }
         event: tuple[str, dict[str, Any]] | None = None
         if outcome == retry_policy.DELIVERED:
-            values.update(state="delivered", delivered_at=now, next_attempt_at=None)
-            event = ("acknowledged" if claim.type == "order.acknowledged"
-                     else "outcome_delivered", {"delivery_id": claim.id,
-                                                "webhook_id": claim.webhook_id,
-                                                "status": result.status, "attempts": attempts})
+            values.update(state=DELIVERED, delivered_at=now, next_attempt_at=None)
+            event = (callbacks.on_delivered(claim.type).event,
+                     {"delivery_id": claim.id, "webhook_id": claim.webhook_id,
+                      "status": result.status, "attempts": attempts})
         elif outcome == retry_policy.RETRY and now < claim.give_up_at:
             delay = retry_policy.next_delay(attempts, result.retry_after, now_dt, self.uniform)
             values.update(next_attempt_at=now + int(delay * 1e6))
@@ -170,7 +161,7 @@ class DeliveryWorker:
             reason = (result.error or f"HTTP {result.status}") if outcome != retry_policy.RETRY \
                 else f"gave up after {attempts} attempts over 72 h: " + (
                     result.error or f"HTTP {result.status}")
-            values.update(state="failed", next_attempt_at=None, last_error=reason)
+            values.update(state=FAILED, next_attempt_at=None, last_error=reason)
             event = ("delivery_failed", {"delivery_id": claim.id, "type": claim.type,
                                          "webhook_id": claim.webhook_id,
                                          "status": result.status, "error": reason})
@@ -178,29 +169,31 @@ class DeliveryWorker:
             updated = conn.execute(
                 deliveries.update()
                 .where(deliveries.c.id == claim.id, deliveries.c.lease_owner == self.owner,
-                       deliveries.c.state == "pending")
+                       deliveries.c.state == PENDING)
                 .values(**values)
             ).rowcount
             if not updated:
                 # Our lease ran out and another worker took the row over: it records the answer.
                 return "lost_lease"
-            if outcome == retry_policy.DELIVERED and claim.type == "order.acknowledged":
+            stamp = callbacks.on_delivered(claim.type).order_time_column
+            if outcome == retry_policy.DELIVERED and stamp is not None:
+                column = orders.c[stamp]
                 conn.execute(
                     orders.update()
-                    .where(orders.c.id == claim.order_pk, orders.c.acknowledged_at.is_(None))
-                    .values(acknowledged_at=now)
+                    .where(orders.c.id == claim.order_pk, column.is_(None))
+                    .values({stamp: now})
                 )
             if event is not None:
                 append_event(conn, order_pk=claim.order_pk, at=now, type=event[0],
                              actor="system:outbox", detail=event[1])
-        state = values.get("state", "pending")
-        level = logging.WARNING if state == "failed" or result.status is None else logging.INFO
+        state = values.get("state", PENDING)
+        level = logging.WARNING if state == FAILED or result.status is None else logging.INFO
         log.log(
             level,
             "callback %s issuer=%s order=%s webhook_id=%s attempt=%d status=%s error=%s -> %s%s",
             claim.type, claim.issuer_id, claim.order_id, claim.webhook_id, attempts,
             result.status, result.error, state,
-            "" if state != "pending" else
+            "" if state != PENDING else
             f" (next attempt at {from_micros(values['next_attempt_at'])})",
         )
         return str(state)
@@ -213,7 +206,7 @@ class DeliveryWorker:
             due = conn.execute(
                 sa.select(sa.func.min(sa.func.coalesce(deliveries.c.lease_until,
                                                        deliveries.c.next_attempt_at)))
-                .where(deliveries.c.state == "pending")
+                .where(deliveries.c.state == PENDING)
             ).scalar()
         if due is None:
             return None

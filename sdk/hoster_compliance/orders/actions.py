@@ -4,39 +4,31 @@ in the same transaction as the action that completes the order."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from ..config import Config
-from ..errors import Conflict, InvalidPayload, OrderWithdrawn, UnknownItem, UnknownOrder
+from ..errors import OrderWithdrawn, UnknownItem, UnknownOrder
+from ..protocol import callbacks
 from ..protocol import schemas_in as schemas
 from ..store import orders as store
 from ..store.audit import append_event
 from ..store.tables import items, orders
-from ..timeutil import format_micros, format_time, to_micros
-from ..vocabulary import EFFECT_ACTIONS, LAW, NOTICE, TERMS, WITHDRAWN
-from .intake import callback_path
+from ..timeutil import format_time, from_micros, to_micros
+from ..vocabulary import COMPLETED, WITHDRAWN
+from . import rules
 from .reads import item_view
 
 log = logging.getLogger("hoster_compliance.orders.actions")
-
-CLOCK_SKEW = timedelta(seconds=5)
-
-
-def gives_effect(action: str) -> bool:
-    return action in EFFECT_ACTIONS
 
 
 def validate_action(body: object, now: datetime) -> dict[str, Any]:
     """Schema plus the clock rule: ``acted_at`` at most 5 s ahead of now."""
     loaded = schemas.load_action(body)
-    acted_at = loaded.get("acted_at")
-    if acted_at is not None and acted_at > now + CLOCK_SKEW:
-        raise InvalidPayload("acted_at is in the future.",
-                             fields={"acted_at": ["Must not be in the future."]})
+    rules.check_acted_at_not_future(loaded.get("acted_at"), now)
     return loaded
 
 
@@ -60,34 +52,26 @@ def _apply(
     actor: str,
 ) -> bool:
     """Record one item's action; returns True when something was written."""
-    if item.action is not None:
-        if item.action == action["action"]:
-            return False  # final once recorded: the same action again keeps what was recorded
-        raise Conflict(f"Item {item.item_id} already has the action {item.action}.")
+    name = action["action"]
+    if rules.is_repeat(item.item_id, item.action, name):
+        return False
     acted_at: datetime = action.get("acted_at") or now
-    if to_micros(acted_at) < order.received_at:
-        raise InvalidPayload("acted_at is before the order was received.",
-                             fields={"acted_at": ["Must not be before received_at."]})
-    basis = action.get("basis") or LAW
-    if basis == TERMS and order.kind != NOTICE:
-        raise InvalidPayload("basis terms applies to notices only.",
-                             fields={"basis": ["terms is only allowed on notices."]})
-    effect = gives_effect(action["action"])
-    preserve_until = None
-    if effect and order.preserve_for_days:
-        preserve_until = to_micros(acted_at + timedelta(days=order.preserve_for_days))
+    received_at = from_micros(order.received_at)
+    assert received_at is not None
+    basis = rules.action_basis(order.kind, received_at, acted_at, action.get("basis"))
+    preserve = rules.preserve_until(name, acted_at, order.preserve_for_days)
+    automated = bool(action.get("automated", False))
     conn.execute(
         items.update().where(items.c.id == item.id).values(
-            action=action["action"], acted_at=to_micros(acted_at), reason=action.get("reason"),
-            basis=basis, automated=bool(action.get("automated", False)), effect_given=effect,
-            preserve_until=preserve_until, actor=actor,
+            action=name, acted_at=to_micros(acted_at), reason=action.get("reason"),
+            basis=basis, automated=automated, effect_given=rules.gives_effect(name),
+            preserve_until=None if preserve is None else to_micros(preserve), actor=actor,
         )
     )
     append_event(
         conn, order_pk=order.id, at=to_micros(now), type="action", actor=actor,
-        detail={"item_id": item.item_id, "action": action["action"],
-                "acted_at": format_time(acted_at), "reason": action.get("reason"),
-                "basis": basis, "automated": bool(action.get("automated", False))},
+        detail={"item_id": item.item_id, "action": name, "acted_at": format_time(acted_at),
+                "reason": action.get("reason"), "basis": basis, "automated": automated},
     )
     return True
 
@@ -97,45 +81,34 @@ def _complete_if_done(
 ) -> bool:
     """When every item has an action: completed, effect time, outcome queued. True if so."""
     rows = store.order_items(conn, order.id)
-    resolved = sum(1 for r in rows if r.action is not None)
-    values: dict[str, Any] = {"items_resolved": resolved}
-    done = resolved == len(rows)
-    if done:
-        completed_at = max(r.acted_at for r in rows)
-        effect_times = [r.acted_at for r in rows if r.effect_given]
-        values.update(status="completed", completed_at=completed_at,
-                      effect_given_at=max(effect_times) if effect_times else None)
-        received = format_micros(order.received_at)
-        outcome = {
-            "type": "order.outcome",
-            "timestamp": format_time(now),
-            "data": {
-                "order_id": order.order_id,
-                "hoster_id": config.hoster_id,
-                "received_at": received,
-                "completed_at": format_micros(completed_at),
-                "items": [_outcome_item(r) for r in rows],
-            },
-        }
+    state = rules.completion([(r.action, r.acted_at, r.effect_given) for r in rows])
+    values: dict[str, Any] = {"items_resolved": state.resolved}
+    if state.done:
+        values.update(status=COMPLETED, completed_at=state.completed_at,
+                      effect_given_at=state.effect_given_at)
+        received_at, completed_at = from_micros(order.received_at), from_micros(state.completed_at)
+        assert received_at is not None and completed_at is not None
+        outcome = callbacks.outcome(
+            order.order_id, config.hoster_id, received_at=received_at, completed_at=completed_at,
+            items=[_outcome_item(r) for r in rows], now=now,
+        )
         store.enqueue_delivery(
             conn, order_pk=order.id, issuer_id=order.issuer_id, order_id=order.order_id,
-            type="order.outcome", path=callback_path(order.order_id, "outcome"), body=outcome,
-            now=to_micros(now),
+            callback=outcome, now=to_micros(now),
         )
+        effect_given = state.effect_given_at is not None
         append_event(conn, order_pk=order.id, at=to_micros(now), type="completed",
-                     actor="system", detail={"effect_given": bool(effect_times)})
+                     actor="system", detail={"effect_given": effect_given})
         log.info("order completed issuer=%s order=%s effect_given=%s; outcome queued",
-                 order.issuer_id, order.order_id, bool(effect_times))
+                 order.issuer_id, order.order_id, effect_given)
     conn.execute(orders.update().where(orders.c.id == order.id).values(**values))
-    return done
+    return state.done
 
 
-def _outcome_item(row: Row[Any]) -> dict[str, Any]:
-    entry = {"item_id": row.item_id, "url": row.url, "action": row.action,
-             "acted_at": format_micros(row.acted_at)}
-    if row.reason:
-        entry["reason"] = row.reason
-    return entry
+def _outcome_item(row: Row[Any]) -> callbacks.OutcomeItem:
+    acted_at = from_micros(row.acted_at)
+    assert acted_at is not None
+    return callbacks.OutcomeItem(row.item_id, row.url, row.action, acted_at, row.reason)
 
 
 def act_on_item(

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -24,12 +23,13 @@ from ..errors import (
     UnknownOrder,
     UnsupportedMediaType,
 )
-from ..protocol import categories, regimes, signing
+from ..protocol import callbacks, signing
 from ..store import orders as store
 from ..store.audit import append_event, append_events, canonical_json, event_row
 from ..store.engine import storage_unavailable
 from ..store.tables import orders
 from ..timeutil import format_micros, format_time, to_micros
+from . import rules
 
 log = logging.getLogger("hoster_compliance.orders.intake")
 
@@ -89,7 +89,7 @@ class NewOrder:
     data: dict[str, Any]
     row: dict[str, Any]
     item_rows: list[dict[str, Any]]
-    ack: dict[str, Any]
+    ack: callbacks.Callback
     received_text: str
     deadline_text: str | None
 
@@ -108,15 +108,14 @@ def prepare_order(
     """What storing ``loaded`` (received ``now``) will write: regime, deadline and defaults
     resolved, the acknowledgement built. Pure."""
     kind = loaded["kind"]
-    regime = regimes.resolve_regime(loaded.get("regime"), issuer.default_regime)
-    deadline = regimes.compute_deadline(regime, now, loaded.get("deadline"))
-    category = loaded.get("category") or categories.not_specified(kind)
+    terms = rules.terms_on_receipt(loaded, issuer.default_regime, now)
+    regime, deadline = terms.regime, terms.deadline
     row = {
         "issuer_id": issuer.id,
         "order_id": loaded["order_id"],
         "kind": kind,
         "regime": regime,
-        "category": category,
+        "category": terms.category,
         "subcategory": loaded.get("subcategory"),
         "subcategory_other": loaded.get("subcategory_other"),
         "issuer_member_state": loaded.get("issuer_member_state") or issuer.member_state,
@@ -145,12 +144,7 @@ def prepare_order(
     ]
     received_text = format_time(now)
     assert received_text is not None
-    ack = {
-        "type": "order.acknowledged",
-        "timestamp": received_text,
-        "data": {"order_id": loaded["order_id"], "hoster_id": config.hoster_id,
-                 "received_at": received_text},
-    }
+    ack = callbacks.acknowledgement(loaded["order_id"], config.hoster_id, now)
     return NewOrder(issuer.id, loaded["order_id"], data, row, item_rows, ack, received_text,
                     format_time(deadline))
 
@@ -163,15 +157,6 @@ def log_received(new: NewOrder) -> None:
         new.issuer_id, new.order_id, row["kind"], row["regime"], len(new.item_rows),
         new.deadline_text,
     )
-
-
-def store_order(engine: Engine, new: NewOrder) -> Response:
-    """Store one order with its acknowledgement in a transaction of its own, or recognise a
-    redelivery. (The service stores through a group committer, :func:`commit_orders`.)"""
-    outcome = commit_orders(engine, [new])[0]
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
 
 
 def commit_orders(engine: Engine, batch: Sequence[NewOrder]) -> list[Response | Exception]:
@@ -248,8 +233,7 @@ def write_orders(
     store.enqueue_deliveries(conn, [
         store.delivery_row(
             order_pk=pks[new.key], issuer_id=new.issuer_id, order_id=new.order_id,
-            type="order.acknowledged", path=callback_path(new.order_id, "acknowledgement"),
-            body=new.ack, now=new.row["received_at"],
+            callback=new.ack, now=new.row["received_at"],
         )
         for new in fresh
     ])
@@ -316,8 +300,3 @@ def withdraw_order(
             )
             log.info("order withdrawn issuer=%s order=%s", issuer.id, loaded["order_id"])
     return 200, {"order_id": loaded["order_id"], "status": "withdrawn"}
-
-
-def callback_path(order_id: str, what: str) -> str:
-    return f"/v1/orders/{quote(order_id, safe='')}/{what}"
-

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, CursorResult, Row
 
+from ..protocol.callbacks import GIVE_UP_AFTER, Callback
+from ..vocabulary import PENDING
 from .tables import deliveries, events, items, orders
 
-DELIVERY_GIVE_UP_MICROS = 72 * 3600 * 1_000_000
+_GIVE_UP_MICROS = GIVE_UP_AFTER // timedelta(microseconds=1)
 
 
 def inserted_id(result: CursorResult[Any]) -> int:
@@ -167,26 +169,13 @@ def order_deliveries(conn: Connection, order_pk: int) -> list[Row[Any]]:
     )
 
 
-def new_webhook_id() -> str:
-    """A message id in the Standard Webhooks style, unique across all deliveries."""
-    return "msg_" + uuid.uuid4().hex
-
-
 def enqueue_delivery(
-    conn: Connection,
-    *,
-    order_pk: int,
-    issuer_id: str,
-    order_id: str,
-    type: str,
-    path: str,
-    body: dict[str, Any],
+    conn: Connection, *, order_pk: int, issuer_id: str, order_id: str, callback: Callback,
     now: int,
 ) -> int:
     """Queue a callback in the caller's transaction (the outbox): due at once."""
     return inserted_id(conn.execute(_INSERT[deliveries], delivery_row(
-        order_pk=order_pk, issuer_id=issuer_id, order_id=order_id, type=type, path=path,
-        body=body, now=now,
+        order_pk=order_pk, issuer_id=issuer_id, order_id=order_id, callback=callback, now=now,
     )))
 
 
@@ -196,14 +185,14 @@ def enqueue_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def delivery_row(
-    *, order_pk: int, issuer_id: str, order_id: str, type: str, path: str,
-    body: dict[str, Any], now: int,
+    *, order_pk: int, issuer_id: str, order_id: str, callback: Callback, now: int,
 ) -> dict[str, Any]:
-    """The outbox row of a callback due at once, with a new ``webhook-id``."""
+    """The outbox row of ``callback``, due at once (``now``), given up after
+    :data:`~hoster_compliance.protocol.callbacks.GIVE_UP_AFTER`."""
     return {
         "order_pk": order_pk, "issuer_id": issuer_id, "order_id": order_id,
-        "type": type, "path": path, "webhook_id": new_webhook_id(),
-        "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-        "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now,
-        "give_up_at": now + DELIVERY_GIVE_UP_MICROS,
+        "type": callback.type, "path": callback.path, "webhook_id": callback.webhook_id,
+        "body": json.dumps(callback.body, separators=(",", ":"), ensure_ascii=False),
+        "state": PENDING, "attempts": 0, "created_at": now, "next_attempt_at": now,
+        "give_up_at": now + _GIVE_UP_MICROS,
     }
