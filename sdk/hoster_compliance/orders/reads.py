@@ -15,9 +15,16 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from ..errors import InvalidQuery, UnknownOrder
 from ..protocol.regimes import is_overdue
+from ..protocol.schemas_out import (
+    DeliverySchema,
+    EventSchema,
+    ItemOutSchema,
+    OrderDetailSchema,
+    OrderSummarySchema,
+)
 from ..store import orders as store
 from ..store.tables import deliveries, events, orders
-from ..timeutil import format_micros, format_time, from_micros, parse_time, to_micros
+from ..timeutil import from_micros, parse_time, to_micros
 from ..vocabulary import COMPLETED, DELIVERY_STATES, OPEN, WEBHOOK_KINDS, WITHDRAWN
 
 #: The ``status`` filter: a status, ``overdue`` (open past its deadline) or ``all``.
@@ -29,8 +36,16 @@ DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT = 500, 5000
 _NO_DEADLINE = 2**62  # sorts orders without a deadline last
 
 
-def order_summary(row: Row[Any], now: datetime) -> dict[str, Any]:
-    """The summary fields of an order (listing row)."""
+# One instance of each output schema: building one copies its fields (see schemas_in).
+_SUMMARY = OrderSummarySchema()
+_DETAIL = OrderDetailSchema()
+_ITEM = ItemOutSchema()
+_DELIVERY = DeliverySchema()
+_EVENT = EventSchema()
+
+
+def _summary_fields(row: Row[Any], now: datetime) -> dict[str, Any]:
+    deadline = from_micros(row.deadline)
     return {
         "issuer_id": row.issuer_id,
         "order_id": row.order_id,
@@ -39,17 +54,17 @@ def order_summary(row: Row[Any], now: datetime) -> dict[str, Any]:
         "category": row.category,
         "subcategory": row.subcategory,
         "status": row.status,
-        "received_at": format_micros(row.received_at),
-        "deadline": format_micros(row.deadline),
-        "overdue": is_overdue(row.status, from_micros(row.deadline), now),
-        "acknowledged_at": format_micros(row.acknowledged_at),
-        "effect_given_at": format_micros(row.effect_given_at),
+        "received_at": from_micros(row.received_at),
+        "deadline": deadline,
+        "overdue": is_overdue(row.status, deadline, now),
+        "acknowledged_at": from_micros(row.acknowledged_at),
+        "effect_given_at": from_micros(row.effect_given_at),
         "items_total": row.items_total,
         "items_resolved": row.items_resolved,
     }
 
 
-def item_view(row: Row[Any]) -> dict[str, Any]:
+def _item_fields(row: Row[Any]) -> dict[str, Any]:
     content_hash = (
         {"algorithm": row.content_hash_algorithm, "value": row.content_hash_value}
         if row.content_hash_algorithm else None
@@ -60,15 +75,15 @@ def item_view(row: Row[Any]) -> dict[str, Any]:
         "content_hash": content_hash,
         "note": row.note,
         "action": row.action,
-        "acted_at": format_micros(row.acted_at),
+        "acted_at": from_micros(row.acted_at),
         "reason": row.reason,
         "basis": row.basis,
         "automated": row.automated,
-        "preserve_until": format_micros(row.preserve_until),
+        "preserve_until": from_micros(row.preserve_until),
     }
 
 
-def delivery_view(row: Row[Any]) -> dict[str, Any]:
+def _delivery_fields(row: Row[Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "issuer_id": row.issuer_id,
@@ -77,16 +92,31 @@ def delivery_view(row: Row[Any]) -> dict[str, Any]:
         "state": row.state,
         "attempts": row.attempts,
         "webhook_id": row.webhook_id,
-        "next_attempt_at": format_micros(row.next_attempt_at),
+        "next_attempt_at": from_micros(row.next_attempt_at),
         "last_status": row.last_status,
         "last_error": row.last_error,
-        "delivered_at": format_micros(row.delivered_at),
+        "delivered_at": from_micros(row.delivered_at),
     }
 
 
-def event_view(row: Row[Any]) -> dict[str, Any]:
-    return {"at": format_micros(row.at), "type": row.type, "actor": row.actor,
+def _event_fields(row: Row[Any]) -> dict[str, Any]:
+    return {"at": from_micros(row.at), "type": row.type, "actor": row.actor,
             "detail": json.loads(row.detail)}
+
+
+def order_summary(row: Row[Any], now: datetime) -> dict[str, Any]:
+    """An order as listed (``OrderSummarySchema``)."""
+    return _SUMMARY.dump(_summary_fields(row, now))
+
+
+def item_view(row: Row[Any]) -> dict[str, Any]:
+    """An item with its action (``ItemOutSchema``)."""
+    return _ITEM.dump(_item_fields(row))
+
+
+def delivery_view(row: Row[Any]) -> dict[str, Any]:
+    """An outbox row (``DeliverySchema``)."""
+    return _DELIVERY.dump(_delivery_fields(row))
 
 
 def _encode_cursor(row: Row[Any]) -> str:
@@ -186,11 +216,12 @@ def list_orders(
 
 
 def order_detail_in(conn: Connection, row: Row[Any], now: datetime) -> dict[str, Any]:
+    """Everything about the order ``row`` (``OrderDetailSchema``), read in ``conn``."""
     data = json.loads(row.data)
     for key in ("issued_at", "deadline"):
         if isinstance(data.get(key), str):
-            data[key] = format_time(parse_time(data[key]))
-    detail = {**data, **order_summary(row, now)}
+            data[key] = parse_time(data[key])
+    detail = {**data, **_summary_fields(row, now)}
     detail.update(
         legal_basis=data.get("legal_basis"),
         statement_of_reasons=data.get("statement_of_reasons"),
@@ -199,14 +230,14 @@ def order_detail_in(conn: Connection, row: Row[Any], now: datetime) -> dict[str,
         confidential=bool(row.confidential),
         preserve_for_days=row.preserve_for_days,
         trusted_flagger=bool(row.trusted_flagger),
-        withdrawn_at=format_micros(row.withdrawn_at),
-        completed_at=format_micros(row.completed_at),
-        items=[item_view(i) for i in store.order_items(conn, row.id)],
-        deliveries=[delivery_view(d) for d in store.order_deliveries(conn, row.id)],
-        events=[event_view(e) for e in conn.execute(
+        withdrawn_at=from_micros(row.withdrawn_at),
+        completed_at=from_micros(row.completed_at),
+        items=[_item_fields(i) for i in store.order_items(conn, row.id)],
+        deliveries=[_delivery_fields(d) for d in store.order_deliveries(conn, row.id)],
+        events=[_event_fields(e) for e in conn.execute(
             sa.select(events).where(events.c.order_pk == row.id).order_by(events.c.id))],
     )
-    return detail
+    return _DETAIL.dump(detail)
 
 
 def get_order(engine: Engine, issuer_id: str, order_id: str, now: datetime) -> dict[str, Any]:
