@@ -19,11 +19,9 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from hoster_compliance.config import load_config
 from hoster_compliance.errors import ComplianceError, ConfigError
-from hoster_compliance.orders import reads as queries
 from hoster_compliance.service import ComplianceService
 
 CHOICES = {"r": "removed", "d": "disabled", "g": "geo_blocked", "n": "not_found",
@@ -34,12 +32,11 @@ def walk(service: ComplianceService, ask: Callable[[str], str], say: Callable[[s
          actor: str) -> int:
     """Ask about every item of every open order; returns the number of actions recorded."""
     recorded = 0
-    now = datetime.now(UTC)
-    open_orders = queries.list_orders(service.engine, now, status="open", limit=500)["orders"]
+    open_orders = list(service.iter_orders("open"))
     if not open_orders:
         say("nothing is open")
     for summary in open_orders:
-        order = queries.get_order(service.engine, summary["issuer_id"], summary["order_id"], now)
+        order = service.get_order(summary["issuer_id"], summary["order_id"])
         flag = "  OVERDUE" if order["overdue"] else ""
         say(f"\n{order['issuer_id']}/{order['order_id']} ({order['kind']}, {order['regime']}) "
             f"deadline {order['deadline'] or 'none'}{flag}")

@@ -20,14 +20,13 @@ from pathlib import Path
 from hoster_compliance.config import load_config
 from hoster_compliance.errors import ComplianceError
 from hoster_compliance.report import (
-    build_report,
     render_csv,
     render_json,
     render_markdown,
     within_deadline_share,
     write_dsa_csv,
 )
-from hoster_compliance.store.engine import init_schema, make_engine
+from hoster_compliance.service import ComplianceService
 from hoster_compliance.timeutil import utcnow
 
 
@@ -42,9 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out or Path(f"transparency-{year}")
     try:
         config = load_config(args.config)
-        engine = make_engine(config.database_url)
-        init_schema(engine)  # an empty database reports zeros instead of failing
-        report = build_report(engine, date(year, 1, 1), date(year, 12, 31), now=now)
+        # An empty database reports zeros instead of failing (the service creates the schema).
+        service = ComplianceService(config, clock=lambda: now)
+        try:
+            report = service.report(date(year, 1, 1), date(year, 12, 31))
+        finally:
+            service.close()
     except ComplianceError as exc:
         print(f"annual_report: {exc.message}", file=sys.stderr)
         return 2
@@ -52,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     (out / "report.json").write_text(render_json(report), encoding="utf-8")
     (out / "report.csv").write_text(render_csv(report), encoding="utf-8", newline="")
     (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
-    service = config.service_name or config.hoster_id
-    write_dsa_csv(report, out / "dsa-csv", service_name=service,
-                  provider_name=config.provider_name or service, published=now.date())
+    service_name = config.service_name or config.hoster_id
+    write_dsa_csv(report, out / "dsa-csv", service_name=service_name,
+                  provider_name=config.provider_name or service_name, published=now.date())
     orders, notices = report["orders"]["total"], report["notices"]["total"]
     _, decided, share = within_deadline_share(orders)
     handled = f"{share:.1%} of {decided}" if share is not None else "none due"

@@ -31,7 +31,6 @@ from urllib.parse import unquote, urlsplit
 
 from hoster_compliance.automation import AutomationContext, AutomationRunner, Handler
 from hoster_compliance.config import load_config
-from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.errors import ConfigError
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.timeutil import format_time, parse_time
@@ -118,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     service = ComplianceService(config, notify=wake.set)
     runner = AutomationRunner(service, [make_handler(args.url_prefix, args.web_root,
                                                      args.quarantine)])
-    delivery = DeliveryWorker(config, service.engine)
+    delivery = service.delivery_worker()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     thread = threading.Thread(target=delivery.run, args=(stop, wake), daemon=True)

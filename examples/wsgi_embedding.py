@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from hoster_compliance.config import load_config
-from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.service import ComplianceService
 
 PREFIX = "/v1/webhooks/"
@@ -59,7 +58,7 @@ def main() -> None:
     config = load_config(args.config)
     wake, stop = threading.Event(), threading.Event()
     service = ComplianceService(config, notify=wake.set)
-    worker = DeliveryWorker(config, service.engine)
+    worker = service.delivery_worker()
     threading.Thread(target=worker.run, args=(stop, wake), daemon=True).start()
     with make_server("127.0.0.1", args.port, make_wsgi_app(service)) as server:
         print(f"plain WSGI receiver on http://127.0.0.1:{args.port}{PREFIX}<issuer_id>")

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
 from hoster_compliance.automation import Handler
 from hoster_compliance.config import Config
 from hoster_compliance.errors import ComplianceError, StorageUnavailable
-from hoster_compliance.service import ComplianceService, error_result, storage_unavailable
+from hoster_compliance.service import ComplianceService, error_result
+from hoster_compliance.store.engine import storage_unavailable
 from hoster_compliance.timeutil import Clock, utcnow
 from hoster_compliance.workers import InProcessWorker
 
 from . import openapi, operator, webhooks
+from .responses import json_response
 
 log = logging.getLogger("hoster_compliance.receiver")
 
@@ -28,16 +29,6 @@ class ItemIdConverter(PathConverter):
 
     regex = r"(?s:.+?)"
     part_isolating = False  # the regex holds no "/", so Werkzeug would assume True
-
-
-def json_response(
-    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> Response:
-    response = jsonify(body)
-    response.status_code = status
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
 
 
 def create_app(

@@ -10,9 +10,11 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, g, request
 
 from hoster_compliance.auth import operator_actor
-from hoster_compliance.errors import Unauthorized, UnknownDelivery
-from hoster_compliance.orders import reads as queries
+from hoster_compliance.errors import InvalidJson, Unauthorized, UnknownDelivery
+from hoster_compliance.protocol.strict_json import parse_json
 from hoster_compliance.service import ComplianceService
+
+from .responses import json_response
 
 bp = Blueprint("operator", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -23,8 +25,6 @@ def _service() -> ComplianceService:
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:
-    from .app import json_response
-
     return json_response(status, body)
 
 
@@ -54,23 +54,20 @@ def healthz() -> Response:
 @bp.get("/v1/orders")
 @token_required
 def list_orders() -> Response:
-    service = _service()
-    query = queries.parse_list_query(request.args.to_dict())
-    return _json(200, queries.list_orders(service.engine, service.clock(), **query))
+    return _json(200, _service().list_orders(request.args.to_dict()))
 
 
 @bp.get("/v1/orders/<issuer_id>/<order_id>")
 @token_required
 def get_order(issuer_id: str, order_id: str) -> Response:
-    service = _service()
-    return _json(200, queries.get_order(service.engine, issuer_id, order_id, service.clock()))
+    return _json(200, _service().get_order(issuer_id, order_id))
 
 
 @bp.get("/v1/deliveries")
 @token_required
 def list_deliveries() -> Response:
-    return _json(200, queries.list_deliveries(_service().engine, request.args.get("state"),
-                                              request.args.get("limit")))
+    return _json(200, _service().list_deliveries(request.args.get("state"),
+                                                 request.args.get("limit")))
 
 
 @bp.post("/v1/deliveries/<delivery_id>/retry")
@@ -84,9 +81,6 @@ def retry_delivery(delivery_id: str) -> Response:
 
 
 def _json_body() -> object:
-    from hoster_compliance.errors import InvalidJson
-    from hoster_compliance.protocol.strict_json import parse_json
-
     body = request.get_data(cache=False)
     if not body:
         raise InvalidJson("The body must be a JSON object.")
@@ -110,19 +104,5 @@ def act_on_order(issuer_id: str, order_id: str) -> Response:
 @token_required
 def transparency_report() -> Response:
     """The DSA Art. 15 report as JSON (PROTOCOL 8) for ``start``..``end`` (dates, inclusive)."""
-    from datetime import date
-
-    from hoster_compliance.errors import InvalidQuery
-    from hoster_compliance.report import build_report
-
-    try:
-        start = date.fromisoformat(request.args.get("start", ""))
-        end = date.fromisoformat(request.args.get("end", ""))
-    except ValueError as exc:
-        raise InvalidQuery("start and end are required dates (YYYY-MM-DD).") from exc
-    if end < start:
-        raise InvalidQuery("end must not be before start.")
-    if end >= date.max:  # the report runs to the day after end
-        raise InvalidQuery("end must be before 9999-12-31.")
-    service = _service()
-    return _json(200, build_report(service.engine, start, end, now=service.clock()))
+    return _json(200, _service().report(request.args.get("start", ""),
+                                        request.args.get("end", "")))

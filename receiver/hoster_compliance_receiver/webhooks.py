@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from .responses import json_response
+
 bp = Blueprint("webhooks", __name__)
 
 
 @bp.post("/v1/webhooks/<issuer_id>")
 def receive(issuer_id: str) -> Response:
-    from .app import json_response
-
     service = current_app.extensions["hoster_compliance"]
     # Never read more than one byte past the limit: the service answers 413 for that.
     body = request.stream.read(service.config.max_body_bytes + 1)

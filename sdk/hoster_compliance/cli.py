@@ -17,14 +17,14 @@ from typing import Any, NoReturn
 
 import click
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from .config import Config, load_config
 from .errors import ComplianceError, ConfigError
 from .orders import reads as queries
-from .report import build_report, render_csv, render_json, render_markdown, write_dsa_csv
+from .report import render_csv, render_json, render_markdown, write_dsa_csv
+from .service import ComplianceService
 from .store.engine import make_engine
-from .timeutil import parse_time, utcnow
+from .timeutil import parse_time
 from .vocabulary import BASES
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -44,9 +44,7 @@ def load_checked(path: str) -> Config:
         fail(f"bad configuration: {exc.key}: {exc.problem}")
 
 
-def _service(config: Config, **engine_options: Any) -> Any:
-    from .service import ComplianceService
-
+def _service(config: Config, **engine_options: Any) -> ComplianceService:
     try:
         engine = make_engine(config.database_url, **engine_options) if engine_options else None
         service = ComplianceService(config, engine)
@@ -54,7 +52,7 @@ def _service(config: Config, **engine_options: Any) -> Any:
         fail(f"database_url: cannot open the database ({type(exc).__name__})")
     context = click.get_current_context(silent=True)
     if context is not None:
-        context.call_on_close(service.engine.dispose)
+        context.call_on_close(service.close)
     return service
 
 
@@ -121,8 +119,6 @@ def init(directory: str) -> None:
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
 def worker(config_path: str, threads: int) -> None:
     """Run delivery workers on their own (with `serve --no-worker` receivers)."""
-    from .delivery.outbox import DeliveryWorker
-
     config = load_checked(config_path)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     # One connection per delivery thread, so that no thread waits for the pool.
@@ -131,7 +127,7 @@ def worker(config_path: str, threads: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     workers = [
-        threading.Thread(target=DeliveryWorker(config, service.engine).run,
+        threading.Thread(target=service.delivery_worker().run,
                          args=(stop, wake), kwargs={"max_idle_seconds": 0.5}, daemon=True)
         for _ in range(threads)
     ]
@@ -151,15 +147,10 @@ def worker(config_path: str, threads: int) -> None:
 def orders(config_path: str, status: str, as_json: bool) -> None:
     """List orders, deadline first."""
     service = _service(load_checked(config_path))
-    found: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        page = queries.list_orders(service.engine, utcnow(), status=status,
-                                   limit=queries.MAX_LIMIT, cursor=cursor)
-        found.extend(page["orders"])
-        if page["next_cursor"] is None:
-            break
-        cursor = queries.parse_list_query({"cursor": page["next_cursor"]})["cursor"]
+    try:
+        found = list(service.iter_orders(status))
+    except ComplianceError as exc:
+        fail(f"{exc.code}: {exc.message}")
     if as_json:
         click.echo(json.dumps({"orders": found}, indent=2))
         return
@@ -239,16 +230,19 @@ def report(config_path: str, start: str, end: str, fmt: str, out: str | None) ->
     if fmt == "dsa-csv" and not out:
         fail("--out: dsa-csv writes a folder of files; give --out DIR")
     config = load_checked(config_path)
-    run_report(config, _service(config).engine, start_day, end_day, fmt,
-               Path(out) if out else None)
+    run_report(_service(config), start_day, end_day, fmt, Path(out) if out else None)
 
 
 def run_report(
-    config: Config, engine: Engine, start: date, end: date, fmt: str, out: Path | None
+    service: ComplianceService, start: date, end: date, fmt: str, out: Path | None
 ) -> None:
     """Build the report for [start, end] and write it in ``fmt`` to ``out`` or stdout."""
-    now = utcnow()
-    report = build_report(engine, start, end, now=now)
+    config = service.config
+    try:
+        report = service.report(start, end)
+    except ComplianceError as exc:
+        fail(f"{exc.code}: {exc.message}")
+    now = service.clock()
     if fmt == "dsa-csv":
         assert out is not None
         out.mkdir(parents=True, exist_ok=True)
@@ -276,11 +270,11 @@ def audit() -> None:
 @config_option
 def audit_verify(config_path: str) -> None:
     """Check every event's hash chain; exit 1 and name the events when it is broken."""
-    from .store.audit import verify_chain
-
     service = _service(load_checked(config_path))
-    with service.engine.connect().execution_options(readonly=True) as conn:
-        count, problems = verify_chain(conn)
+    try:
+        count, problems = service.verify_audit()
+    except ComplianceError as exc:
+        fail(f"{exc.code}: {exc.message}")
     for problem in problems:
         where = f"event {problem.event_id}" if problem.event_id is not None else "chain head"
         click.echo(f"{where}: {problem.problem}")

@@ -6,24 +6,27 @@ on Django, FastAPI or plain WSGI gets exactly the receiver's behaviour."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .config import Config
-from .errors import ComplianceError, Conflict, StorageUnavailable, UnknownDelivery
-from .orders import actions, intake
-from .orders.reads import delivery_view
+from .delivery import outbox
+from .delivery.outbox import DeliveryWorker
+from .errors import ComplianceError, InvalidQuery, StorageUnavailable
+from .orders import actions, intake, reads
 from .protocol import schemas_in as schemas
 from .protocol.strict_json import parse_json
-from .store.audit import append_event
+from .report import build_report
+from .store.audit import AuditProblem, verify_chain
 from .store.engine import init_schema, make_engine, storage_unavailable
 from .store.group_commit import GroupCommitStats, GroupCommitter
-from .store.tables import deliveries
 from .timeutil import Clock, to_micros, utcnow
 
 log = logging.getLogger("hoster_compliance.service")
@@ -43,6 +46,34 @@ class HttpResult:
 def error_result(exc: ComplianceError) -> HttpResult:
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status == 503 else {}
     return HttpResult(exc.status, exc.to_body(), headers)
+
+
+def storage_errors_translated(exc: sa.exc.SQLAlchemyError) -> Exception:
+    """``StorageUnavailable`` for a database that does not answer; other errors as they are
+    (a bug: logged, answered 500)."""
+    if storage_unavailable(exc):
+        return StorageUnavailable("Storage is unavailable; retry later.")
+    return exc
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _translating_storage_errors(method: F) -> F:
+    """The method raises ``StorageUnavailable`` instead of SQLAlchemy's errors of an
+    unreachable database, so no caller sees a driver's exception."""
+
+    @functools.wraps(method)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except sa.exc.SQLAlchemyError as exc:
+            translated = storage_errors_translated(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    return wrapped  # type: ignore[return-value]
 
 
 class ComplianceService:
@@ -111,12 +142,14 @@ class ComplianceService:
             loaded = schemas.load_order_withdrawn(data)
             return intake.withdraw_order(self.engine, issuer, loaded, now)
         except sa.exc.SQLAlchemyError as exc:
-            if storage_unavailable(exc):
-                raise StorageUnavailable("Storage is unavailable; retry later.") from exc
-            raise
+            translated = storage_errors_translated(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     # -- operator side --------------------------------------------------------------------
 
+    @_translating_storage_errors
     def act(
         self,
         issuer_id: str,
@@ -141,30 +174,72 @@ class ComplianceService:
             self.notify()
         return result
 
+    @_translating_storage_errors
     def retry_delivery(self, delivery_id: int, *, actor: str) -> dict[str, Any]:
         """Put a failed delivery back in the queue, due now, with the same ``webhook-id``."""
-        if not 0 <= delivery_id < 2**31:  # beyond the INTEGER column: PostgreSQL would fail
-            raise UnknownDelivery("No such delivery.")
-        now = to_micros(self.clock())
-        with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.select(deliveries).where(deliveries.c.id == delivery_id).with_for_update()
-            ).first()
-            if row is None:
-                raise UnknownDelivery("No such delivery.")
-            if row.state != "failed":
-                raise Conflict(f"Only a failed delivery can be retried; this one is {row.state}.")
-            conn.execute(
-                deliveries.update().where(deliveries.c.id == delivery_id).values(
-                    state="pending", next_attempt_at=now, lease_until=None, lease_owner=None,
-                    give_up_at=now + (row.give_up_at - row.created_at),
-                )
-            )
-            append_event(conn, order_pk=row.order_pk, at=now, type="retried", actor=actor,
-                         detail={"delivery_id": delivery_id, "webhook_id": row.webhook_id})
-            fresh = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).one()
+        row = outbox.retry_failed(self.engine, delivery_id, now=to_micros(self.clock()),
+                                  actor=actor)
         self.notify()
-        return delivery_view(fresh)
+        return reads.delivery_view(row)
+
+    @_translating_storage_errors
+    def list_orders(self, query: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """A page of ``GET /v1/orders``: ``query`` holds its parameters as strings (``status``,
+        ``issuer_id``, ``kind``, ``limit``, ``cursor``); bad ones raise ``InvalidQuery``."""
+        parsed = reads.parse_list_query(query or {})
+        return reads.list_orders(self.engine, self.clock(), **parsed)
+
+    def iter_orders(self, status: str = "all") -> Iterator[dict[str, Any]]:
+        """Every order with ``status`` (or ``overdue``, ``all``), page after page."""
+        query = {"status": status, "limit": str(reads.MAX_LIMIT)}
+        while True:
+            page = self.list_orders(query)
+            yield from page["orders"]
+            if page["next_cursor"] is None:
+                return
+            query["cursor"] = page["next_cursor"]
+
+    @_translating_storage_errors
+    def get_order(self, issuer_id: str, order_id: str) -> dict[str, Any]:
+        """Everything about one order (``GET /v1/orders/{issuer_id}/{order_id}``)."""
+        return reads.get_order(self.engine, issuer_id, order_id, self.clock())
+
+    @_translating_storage_errors
+    def list_deliveries(
+        self, state: str | None = None, limit: str | None = None
+    ) -> dict[str, Any]:
+        """The outbox, newest first (``GET /v1/deliveries``); ``limit`` as given in a query."""
+        return reads.list_deliveries(self.engine, state, limit)
+
+    @_translating_storage_errors
+    def report(self, start: date | str, end: date | str) -> dict[str, Any]:
+        """The transparency report (PROTOCOL 8) for ``start``..``end``, both included; dates or
+        ``YYYY-MM-DD`` strings, checked (``InvalidQuery``)."""
+        try:
+            first = start if isinstance(start, date) else date.fromisoformat(start)
+            last = end if isinstance(end, date) else date.fromisoformat(end)
+        except ValueError as exc:
+            raise InvalidQuery("start and end are required dates (YYYY-MM-DD).") from exc
+        if last < first:
+            raise InvalidQuery("end must not be before start.")
+        if last >= date.max:  # the report runs to the day after end
+            raise InvalidQuery("end must be before 9999-12-31.")
+        return build_report(self.engine, first, last, now=self.clock())
+
+    @_translating_storage_errors
+    def verify_audit(self) -> tuple[int, list[AuditProblem]]:
+        """Check the audit trail's hash chain: how many events, and every problem found."""
+        with self.engine.connect().execution_options(readonly=True) as conn:
+            return verify_chain(conn)
+
+    def delivery_worker(self, **options: Any) -> DeliveryWorker:
+        """A delivery worker on this service's configuration, database and clock."""
+        options.setdefault("clock", self.clock)
+        return DeliveryWorker(self.config, self.engine, **options)
+
+    def close(self) -> None:
+        """Close the database connections (the service is not used afterwards)."""
+        self.engine.dispose()
 
     def healthy(self) -> bool:
         """True when the database answers."""

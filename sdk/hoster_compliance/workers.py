@@ -6,9 +6,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from hoster_compliance.automation import AutomationRunner, Handler
-from hoster_compliance.delivery.outbox import DeliveryWorker
-from hoster_compliance.service import ComplianceService
+from .automation import AutomationRunner, Handler
+from .service import ComplianceService
 
 
 class InProcessWorker:
@@ -35,7 +34,7 @@ class InProcessWorker:
         for n in range(self.threads):
             wake = threading.Event()
             self._wakes.append(wake)
-            worker = DeliveryWorker(service.config, service.engine, clock=service.clock)
+            worker = service.delivery_worker()
             self._spawn(f"delivery-worker-{n}", worker.run, self._stop, wake)
         if self.automations:
             wake = threading.Event()

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 
 from ..config import Config
+from ..errors import Conflict, UnknownDelivery
 from ..protocol import callbacks
 from ..store import leases
 from ..store.audit import append_event
@@ -236,3 +237,27 @@ class DeliveryWorker:
             timeout = max_idle_seconds if due is None else min(max(due, 0.01), max_idle_seconds)
             wake.wait(timeout)
         log.info("delivery worker %s stopped", self.owner[:8])
+
+
+def retry_failed(engine: Engine, delivery_id: int, *, now: int, actor: str) -> Row[Any]:
+    """Put a failed delivery back in the queue, due ``now``, with the same ``webhook-id`` and
+    as long to give up as it first had; returns the row as it is now."""
+    if not 0 <= delivery_id < 2**31:  # beyond the INTEGER column: PostgreSQL would fail
+        raise UnknownDelivery("No such delivery.")
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.select(deliveries).where(deliveries.c.id == delivery_id).with_for_update()
+        ).first()
+        if row is None:
+            raise UnknownDelivery("No such delivery.")
+        if row.state != FAILED:
+            raise Conflict(f"Only a failed delivery can be retried; this one is {row.state}.")
+        conn.execute(
+            deliveries.update().where(deliveries.c.id == delivery_id).values(
+                state=PENDING, next_attempt_at=now, lease_until=None, lease_owner=None,
+                give_up_at=now + (row.give_up_at - row.created_at),
+            )
+        )
+        append_event(conn, order_pk=row.order_pk, at=now, type="retried", actor=actor,
+                     detail={"delivery_id": delivery_id, "webhook_id": row.webhook_id})
+        return conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).one()
