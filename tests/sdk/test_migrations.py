@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from hoster_compliance.store.audit import event_hash, verify_chain
-from hoster_compliance.store.engine import GENESIS_HASH, init_schema, make_engine
+from hoster_compliance.store.engine import init_schema, make_engine
 from hoster_compliance.store.migrations import (
     MIGRATIONS,
     Migration,
@@ -28,7 +28,7 @@ from hoster_compliance.store.migrations import (
     read_version,
 )
 from hoster_compliance.store.schema_v1 import metadata_v1
-from hoster_compliance.store.tables import SCHEMA_VERSION, schema_info
+from hoster_compliance.store.tables import GENESIS_HASH, SCHEMA_VERSION, schema_info
 from tests.helpers import DATABASES, ISSUER_SECRET, POSTGRES_URL, TOKEN
 
 MAINTENANCE_URL = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"

@@ -25,11 +25,6 @@ class AttemptResult:
     retry_after: str | None
     elapsed_ms: float
 
-    @property
-    def ok(self) -> bool:
-        """True when the issuer accepted the message (2xx)."""
-        return self.status is not None and 200 <= self.status < 300
-
 
 def _redact(text: str, secret: str) -> str:
     for needle in {secret, secret.removeprefix(signing.PREFIX)}:

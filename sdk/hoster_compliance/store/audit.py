@@ -12,9 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .engine import GENESIS_HASH
 from .orders import insert_rows
-from .tables import chain_head, events
+from .tables import GENESIS_HASH, chain_head, events
 
 
 def canonical_json(value: Any) -> str:

@@ -12,7 +12,6 @@ from sqlalchemy.engine import Engine
 
 from ..errors import ConfigError
 
-GENESIS_HASH = "0" * 64
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_SECONDS = 10
 

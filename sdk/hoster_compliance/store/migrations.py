@@ -36,8 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ConfigError
-from .engine import GENESIS_HASH
-from .tables import SCHEMA_VERSION, chain_head, metadata, schema_info
+from .tables import GENESIS_HASH, SCHEMA_VERSION, chain_head, metadata, schema_info
 
 log = logging.getLogger("hoster_compliance.migrations")
 

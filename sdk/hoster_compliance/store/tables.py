@@ -23,6 +23,9 @@ metadata = MetaData()
 # The schema version this code writes; bumped with every migration (see store/migrations.py).
 SCHEMA_VERSION = 1
 
+#: The audit chain's hash before its first event (``chain_head`` of an empty trail).
+GENESIS_HASH = "0" * 64
+
 schema_info = Table(
     "schema_info",
     metadata,
