@@ -15,6 +15,7 @@ from flask.blueprints import BlueprintSetupState
 
 from hoster_compliance.orders import reads as queries
 from hoster_compliance.protocol import schemas_in as schemas
+from hoster_compliance.vocabulary import DELIVERY_STATES
 
 bp = Blueprint("openapi", __name__)
 
@@ -204,7 +205,7 @@ def _paths() -> dict[str, dict[str, Any]]:
         "/v1/deliveries": {"get": _operator(
             "The outbox of callbacks to issuers, newest first.",
             parameters=[_query("state", "Only deliveries in this state; none: all.",
-                               enum=list(queries.DELIVERY_STATES)),
+                               enum=list(DELIVERY_STATES)),
                         {"in": "query", "name": "limit", "required": False,
                          "description": "At most this many, newest first.",
                          "schema": {"type": "integer", "minimum": 1,

@@ -211,7 +211,7 @@ class DeliveryWorker:
             ).scalar()
         if due is None:
             return None
-        return max((due - to_micros(self.clock())) / 1e6, 0.0)
+        return max((int(due) - to_micros(self.clock())) / 1e6, 0.0)
 
     def run(
         self,

@@ -45,7 +45,7 @@ def backoff_cap(attempt: int) -> float:
     """Upper bound of the delay after failed attempt number ``attempt`` (1-based):
     10 s, 20 s, 40 s, … capped at 1 h."""
     exponent = min(max(attempt - 1, 0), 20)
-    return min(FIRST_RETRY_CAP_SECONDS * (2**exponent), MAX_DELAY_SECONDS)
+    return float(min(FIRST_RETRY_CAP_SECONDS * (2**exponent), MAX_DELAY_SECONDS))
 
 
 def retry_delay(attempt: int, uniform: Callable[[float, float], float] = random.uniform) -> float:

@@ -106,17 +106,20 @@ def _event_fields(row: Row[Any]) -> dict[str, Any]:
 
 def order_summary(row: Row[Any], now: datetime) -> dict[str, Any]:
     """An order as listed (``OrderSummarySchema``)."""
-    return _SUMMARY.dump(_summary_fields(row, now))
+    dumped: dict[str, Any] = _SUMMARY.dump(_summary_fields(row, now))
+    return dumped
 
 
 def item_view(row: Row[Any]) -> dict[str, Any]:
     """An item with its action (``ItemOutSchema``)."""
-    return _ITEM.dump(_item_fields(row))
+    dumped: dict[str, Any] = _ITEM.dump(_item_fields(row))
+    return dumped
 
 
 def delivery_view(row: Row[Any]) -> dict[str, Any]:
     """An outbox row (``DeliverySchema``)."""
-    return _DELIVERY.dump(_delivery_fields(row))
+    dumped: dict[str, Any] = _DELIVERY.dump(_delivery_fields(row))
+    return dumped
 
 
 def _encode_cursor(row: Row[Any]) -> str:
@@ -237,7 +240,8 @@ def order_detail_in(conn: Connection, row: Row[Any], now: datetime) -> dict[str,
         events=[_event_fields(e) for e in conn.execute(
             sa.select(events).where(events.c.order_pk == row.id).order_by(events.c.id))],
     )
-    return _DETAIL.dump(detail)
+    dumped: dict[str, Any] = _DETAIL.dump(detail)
+    return dumped
 
 
 def get_order(engine: Engine, issuer_id: str, order_id: str, now: datetime) -> dict[str, Any]:

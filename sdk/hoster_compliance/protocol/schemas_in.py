@@ -293,9 +293,10 @@ _ACTION = ActionSchema()
 def _load(schema: Schema, doc: object, message: str) -> dict[str, Any]:
     reject_nul(doc)
     try:
-        return schema.load(doc)  # type: ignore[arg-type]
+        loaded: dict[str, Any] = schema.load(doc)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise InvalidPayload(message, fields=_string_keys(exc.messages)) from exc
+    return loaded
 
 
 def load_envelope(doc: object) -> dict[str, Any]:

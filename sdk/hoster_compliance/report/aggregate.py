@@ -83,7 +83,7 @@ def _orders(groups: Groups) -> dict[str, Any]:
     slots = Slots(4, 2)
     for (ms, category, sub, other), fine in groups.items():
         row = template_row_key(ORDER, category, sub, other)
-        keys: list[tuple] = [("cat", category)]
+        keys: list[tuple[Any, ...]] = [("cat", category)]
         for scope in (TOTAL, ms):
             keys += [("row", scope, TOTAL, None, None), ("row", scope, row[0], None, None)]
             if row[1] is not None:
@@ -91,7 +91,7 @@ def _orders(groups: Groups) -> dict[str, Any]:
         slots.add(keys, fine.sums, fine.series)
     ack, effect = slots.medians(0), slots.medians(1)
 
-    def figures(key: tuple) -> dict[str, Any]:
+    def figures(key: tuple[Any, ...]) -> dict[str, Any]:
         s = slots.get(key)
         count, items, within, overdue = slots.sums[s] if s is not None else (0, 0, 0, 0)
         return {
@@ -127,7 +127,7 @@ def _notices(groups: Groups) -> dict[str, Any]:
     slots = Slots(5, 1)
     for (category, sub, other, tf), fine in groups.items():
         row = template_row_key(NOTICE, category, sub, other)
-        keys: list[tuple] = []
+        keys: list[tuple[Any, ...]] = []
         for who in (_ALL, _TF) if tf else (_ALL,):
             keys += [
                 (who, "cat", category),
@@ -139,7 +139,7 @@ def _notices(groups: Groups) -> dict[str, Any]:
         slots.add(keys, fine.sums, fine.series)
     action = slots.medians(0)
 
-    def population(key: tuple) -> dict[str, Any]:
+    def population(key: tuple[Any, ...]) -> dict[str, Any]:
         s = slots.get(key)
         count, items, law, terms, automated = slots.sums[s] if s is not None else (0,) * 5
         return {
@@ -151,7 +151,7 @@ def _notices(groups: Groups) -> dict[str, Any]:
             "automated": automated,
         }
 
-    def figures(key: tuple) -> dict[str, Any]:
+    def figures(key: tuple[Any, ...]) -> dict[str, Any]:
         tf = population((_TF, *key))
         return population((_ALL, *key)) | {"trusted_flagger_count": tf["count"],
                                            "trusted_flagger": tf}

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 US_PER_HOUR = 3_600_000_000
 # A roll-up is merged when that is cheaper than ~40 bisection steps over its arrays, i.e. when it
-# holds at most this many values per array; else its median is selected by bisection.
+# holds at most this many values per array[int]; else its median is selected by bisection.
 _MERGE_PER_ARRAY = 256
 
 
@@ -29,8 +29,8 @@ def concat(conn: Connection, expr: Any) -> Any:
     return func.group_concat(expr)
 
 
-def parse_sorted(text: str | None) -> array:
-    """The integers of a ``concat`` result, sorted, as a compact array (JSON's C parser reads
+def parse_sorted(text: str | None) -> array[int]:
+    """The integers of a ``concat`` result, sorted, as a compact array[int] (JSON's C parser reads
     integers about twice as fast as ``map(int, text.split(","))``)."""
     if not text:
         return array("q")
@@ -39,18 +39,18 @@ def parse_sorted(text: str | None) -> array:
     return array("q", values)
 
 
-def merge_sorted(a: array, b: array) -> array:
-    """One sorted array from two (Timsort merges the two runs in linear time)."""
+def merge_sorted(a: array[int], b: array[int]) -> array[int]:
+    """One sorted array[int] from two (Timsort merges the two runs in linear time)."""
     if not a or not b:
         return a or b
     return array("q", sorted(chain(a, b)))
 
 
-def _count_le(arrays: Sequence[array], value: int) -> int:
+def _count_le(arrays: Sequence[array[int]], value: int) -> int:
     return sum(map(bisect_right, arrays, repeat(value)))
 
 
-def _kth(arrays: Sequence[array], k: int) -> int:
+def _kth(arrays: Sequence[array[int]], k: int) -> int:
     """The k-th smallest (from 0) value of the union of non-empty sorted arrays: bisection on
     the value, counting with ``bisect_right`` (O(arrays * log n) a step, ~40 steps)."""
     lo = min(a[0] for a in arrays)
@@ -64,7 +64,7 @@ def _kth(arrays: Sequence[array], k: int) -> int:
     return lo
 
 
-def median_hours(arrays: Sequence[array]) -> float | None:
+def median_hours(arrays: Sequence[array[int]]) -> float | None:
     """Median of the union of sorted arrays of microseconds, in hours: the middle value, or the
     mean of the two middle values; ``None`` when there are none."""
     arrays = [a for a in arrays if a]
@@ -88,12 +88,12 @@ class Slots:
 
     def __init__(self, width: int, series: int) -> None:
         self.width = width
-        self.index: dict[tuple, int] = {}
+        self.index: dict[tuple[Any, ...], int] = {}
         self.sums: list[list[int]] = []
-        self.arrays: list[list[list[array]]] = []
+        self.arrays: list[list[list[array[int]]]] = []
         self._series = series
 
-    def _slot(self, key: tuple) -> int:
+    def _slot(self, key: tuple[Any, ...]) -> int:
         found = self.index.get(key)
         if found is None:
             found = self.index[key] = len(self.sums)
@@ -101,7 +101,9 @@ class Slots:
             self.arrays.append([[] for _ in range(self._series)])
         return found
 
-    def add(self, keys: Iterable[tuple], sums: Sequence[int], series: Sequence[array]) -> None:
+    def add(
+        self, keys: Iterable[tuple[Any, ...]], sums: Sequence[int], series: Sequence[array[int]]
+    ) -> None:
         """Add one fine group's sums and arrays to each slot named in ``keys`` (once each)."""
         for slot in dict.fromkeys(self._slot(key) for key in keys):
             vector = self.sums[slot]
@@ -110,7 +112,7 @@ class Slots:
             for number, values in enumerate(series):
                 self.arrays[slot][number].append(values)
 
-    def get(self, key: tuple) -> int | None:
+    def get(self, key: tuple[Any, ...]) -> int | None:
         return self.index.get(key)
 
     def medians(self, series: int) -> list[float | None]:

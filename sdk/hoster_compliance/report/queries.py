@@ -28,7 +28,7 @@ class Fine:
     """One fine group: integer sums and sorted arrays of durations (microseconds)."""
 
     sums: list[int]
-    series: list[array] = field(default_factory=list)
+    series: list[array[int]] = field(default_factory=list)
 
     def merge(self, other: Fine) -> None:
         """Add another slice's figures for the same group."""
@@ -40,7 +40,7 @@ class Fine:
 # deadline, overdue; series: to acknowledge, to effect.
 # Notices: key (category, sub-category, "Other" text, trusted flagger); sums: count, items,
 # effect-giving actions on the law, on the terms, automated; series: to action.
-Groups = dict[tuple, Fine]
+Groups = dict[tuple[Any, ...], Fine]
 
 
 @contextmanager
