@@ -20,9 +20,7 @@ import getpass
 import sys
 from collections.abc import Callable
 
-from hoster_compliance.config import load_config
-from hoster_compliance.errors import ComplianceError, ConfigError
-from hoster_compliance.service import ComplianceService
+from hoster_compliance import ComplianceError, ComplianceService, ConfigError, load_config
 
 CHOICES = {"r": "removed", "d": "disabled", "g": "geo_blocked", "n": "not_found",
            "h": "not_hosted", "x": "refused", "s": None}

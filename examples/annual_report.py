@@ -17,8 +17,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from hoster_compliance.config import load_config
-from hoster_compliance.errors import ComplianceError
+from hoster_compliance import ComplianceError, ComplianceService, load_config
 from hoster_compliance.report import (
     render_csv,
     render_json,
@@ -26,7 +25,6 @@ from hoster_compliance.report import (
     within_deadline_share,
     write_dsa_csv,
 )
-from hoster_compliance.service import ComplianceService
 from hoster_compliance.timeutil import utcnow
 
 

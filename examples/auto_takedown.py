@@ -29,10 +29,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from hoster_compliance.automation import AutomationContext, AutomationRunner, Handler
-from hoster_compliance.config import load_config
-from hoster_compliance.errors import ConfigError
-from hoster_compliance.service import ComplianceService
+from hoster_compliance import (
+    AutomationContext,
+    AutomationRunner,
+    ComplianceService,
+    ConfigError,
+    Handler,
+    load_config,
+)
 from hoster_compliance.timeutil import format_time, parse_time
 
 log = logging.getLogger("auto_takedown")

@@ -17,8 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from hoster_compliance.config import load_config
-from hoster_compliance.errors import ConfigError
+from hoster_compliance import ConfigError, load_config
 from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.timeutil import format_time
 

@@ -14,8 +14,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from hoster_compliance.config import load_config
-from hoster_compliance.service import ComplianceService
+from hoster_compliance import ComplianceService, load_config
 
 PREFIX = "/v1/webhooks/"
 

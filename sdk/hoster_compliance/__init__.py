@@ -2,13 +2,14 @@
 
 The public API is what this module re-exports; everything else is private and may change."""
 
-from .automation import AutomationContext, AutomationRunner
+from .automation import AutomationContext, AutomationRunner, Handler
 from .config import Config, IssuerConfig, load_config
 from .delivery.outbox import DeliveryWorker
-from .errors import ComplianceError, ConfigError
+from .errors import ComplianceError, ConfigError, StorageUnavailable
 from .issuer import CallbackServer, IssuerSender, verify_callback
 from .protocol.signing import is_valid, new_secret, sign, verify
-from .service import ComplianceService, HttpResult
+from .service import ComplianceService, HttpResult, error_result
+from .workers import InProcessWorker
 
 __version__ = "0.1.0"
 
@@ -21,9 +22,13 @@ __all__ = [
     "Config",
     "ConfigError",
     "DeliveryWorker",
+    "Handler",
     "HttpResult",
+    "InProcessWorker",
     "IssuerConfig",
     "IssuerSender",
+    "StorageUnavailable",
+    "error_result",
     "is_valid",
     "load_config",
     "new_secret",
