@@ -21,7 +21,7 @@ from email.headerregistry import Address, AddressHeader
 from typing import Any
 from urllib.parse import urlsplit
 
-from .config import _env_variable, _no_unknown_keys, _optional, _required, _string
+from . import config_values as check
 from .errors import ConfigError
 
 #: Default ports: 25 for ``smtp://`` (plain SMTP, upgraded by STARTTLS when offered), 465 for
@@ -68,17 +68,17 @@ def parse_mail(table: Any, env: Mapping[str, str]) -> MailConfig:
     """The ``[mail]`` table as a MailConfig; ``env`` serves ``password_env``."""
     if not isinstance(table, dict):
         raise ConfigError("mail", "must be a table ([mail])")
-    _no_unknown_keys(table, _MAIL_KEYS, "mail.")
-    url = _smtp_url(_required(table, "smtp_url", "mail."), "mail.smtp_url")
-    sender = _address(_required(table, "from", "mail."), "mail.from")
-    username = _optional(table, "username", _string, "mail.")
+    check.no_unknown_keys(table, _MAIL_KEYS, "mail.")
+    url = _smtp_url(check.required(table, "smtp_url", "mail."), "mail.smtp_url")
+    sender = _address(check.required(table, "from", "mail."), "mail.from")
+    username = check.optional(table, "username", check.string, "mail.")
     password: str | None = None
     if "password" in table and "password_env" in table:
         raise ConfigError("mail.password_env", "give either password or password_env, not both")
     if "password" in table:
-        password = _string(table["password"], "mail.password")
+        password = check.string(table["password"], "mail.password")
     elif "password_env" in table:
-        password = _env_variable(table["password_env"], "mail.password_env", env)
+        password = check.env_variable(table["password_env"], "mail.password_env", env)
     if username is None and password is not None:
         raise ConfigError("mail.username", "required when a password is given")
     if username is not None and password is None:
@@ -87,7 +87,7 @@ def parse_mail(table: Any, env: Mapping[str, str]) -> MailConfig:
 
 
 def _smtp_url(value: Any, key: str) -> str:
-    url = _string(value, key)
+    url = check.string(value, key)
     if any(c.isspace() for c in url):
         raise ConfigError(key, "must not contain white space")
     try:
@@ -125,7 +125,7 @@ def parse_address(text: str) -> Address:
 
 
 def _address(value: Any, key: str) -> str:
-    text = _string(value, key)
+    text = check.string(value, key)
     try:
         parse_address(text)
     except ValueError:
