@@ -14,7 +14,7 @@ from hoster_compliance.errors import InvalidQuery, StorageUnavailable, UnknownOr
 from hoster_compliance.issuer import IssuerSender
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.engine import make_engine
-from tests.conftest import ISSUER_SECRET, FakeClock, make_config
+from tests.helpers import ISSUER_SECRET, FakeClock, make_config
 
 
 def _order(order_id: str, items: int = 1) -> dict[str, Any]:

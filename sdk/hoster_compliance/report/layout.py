@@ -8,13 +8,12 @@ import io
 from dataclasses import dataclass
 from functools import cache
 
-from ..protocol.templates import PART_3, PART_4, read_bytes
-
 from ..protocol.categories import KEYWORD_OTHER, not_specified
+from ..protocol.templates import PART_3, PART_4, read_bytes
 from ..vocabulary import NOTICE, ORDER
 
 __all__ = [
-    "KEYWORD_OTHER", "NOTICE", "ORDER", "PART_1", "PART_3", "PART_4", "TOTAL",
+    "KEYWORD_OTHER", "NOTICE", "ORDER", "PART_3", "PART_4", "TOTAL",
     "UNSPECIFIED_DESCRIPTION", "RowKey", "Template", "block_rows", "category_layout",
     "read_template", "row_sort_key", "template_row_key",
 ]
