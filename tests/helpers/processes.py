@@ -31,8 +31,15 @@ def pg_admin() -> sa.Engine:
     return make_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
 
 
+def _own(name: str) -> str:
+    """The database name of this test process: runs in parallel on one server never share one."""
+    return f"{name}_{os.getpid()}"
+
+
 def recreate_pg_database(name: str) -> str:
-    """A new, empty PostgreSQL database (dropped first if a previous run left it)."""
+    """A new, empty PostgreSQL database of this process (dropped first if a previous run left
+    it)."""
+    name = _own(name)
     admin = pg_admin()
     try:
         with admin.connect() as conn:
@@ -44,6 +51,7 @@ def recreate_pg_database(name: str) -> str:
 
 
 def drop_pg_database(name: str) -> None:
+    name = _own(name)
     admin = pg_admin()
     try:
         with admin.connect() as conn:

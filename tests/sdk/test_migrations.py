@@ -29,25 +29,8 @@ from hoster_compliance.store.migrations import (
 )
 from hoster_compliance.store.schema_v1 import metadata_v1
 from hoster_compliance.store.tables import GENESIS_HASH, SCHEMA_VERSION, schema_info
-from tests.helpers import DATABASES, ISSUER_SECRET, POSTGRES_URL, TOKEN
-
-MAINTENANCE_URL = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
-
-
-def _recreate_pg_database(name: str) -> str:
-    admin = make_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_pg_database(name: str) -> None:
-    admin = make_engine(MAINTENANCE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+from tests.helpers import DATABASES, ISSUER_SECRET, TOKEN
+from tests.helpers.processes import drop_pg_database, recreate_pg_database
 
 
 @pytest.fixture(params=DATABASES)
@@ -59,11 +42,11 @@ def make_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callabl
         if request.param == "sqlite":
             return f"sqlite:///{tmp_path / (name + '.db')}"
         created.append(f"hc_mig_{name}")
-        return _recreate_pg_database(created[-1])
+        return recreate_pg_database(created[-1])
 
     yield build
     for name in created:
-        _drop_pg_database(name)
+        drop_pg_database(name)
 
 
 @pytest.fixture
