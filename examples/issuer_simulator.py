@@ -2,23 +2,35 @@
 
 Signs and sends a sample CSAM removal order under NL_ATKM, listens for the acknowledgement on the
 issuer's ``api_base`` port from the configuration, verifies its signature and prints what came back
-and how long it took. Exit status 0 when a verified acknowledgement arrived, 1 otherwise.
+and how long it took. Exit status 0 when a verified acknowledgement arrived, 1 otherwise, 2 on bad
+usage.
 
     python examples/issuer_simulator.py --config examples/demo.toml
+
+With ``--ed25519`` it plays an issuer that signs with Ed25519 (Standard Webhooks ``v1a``): its
+signing key comes from the variable named by ``--signing-key-env`` (the hoster's configuration
+holds only the public key), and the acknowledgement is verified against the keys the hoster
+publishes at ``/.well-known/hoster-compliance/keys``, never against a shared secret.
+
+    HC_ISSUER_SIGNING_KEY=whsk_... python examples/issuer_simulator.py \
+        --config examples/demo_ed25519.toml --ed25519
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from hoster_compliance import ConfigError, load_config
-from hoster_compliance.issuer import CallbackServer, IssuerSender
+from hoster_compliance import ComplianceError, ConfigError, IssuerConfig, load_config
+from hoster_compliance.issuer import CallbackServer, IssuerSender, fetch_public_keys
+from hoster_compliance.protocol import keys as ed25519
 from hoster_compliance.timeutil import format_time
 
 
@@ -42,6 +54,45 @@ def sample_order(order_id: str) -> dict[str, object]:
     }
 
 
+def fail(message: str) -> int:
+    print(f"issuer_simulator: {message}", file=sys.stderr)
+    return 2
+
+
+@dataclass
+class Keys:
+    """What the simulated issuer signs with and verifies callbacks against."""
+
+    secrets: tuple[str, ...] = ()
+    signing_keys: tuple[ed25519.Ed25519PrivateKey, ...] = ()
+    hoster_keys: tuple[ed25519.Ed25519PublicKey, ...] = ()
+
+
+def ed25519_keys(args: argparse.Namespace, issuer: IssuerConfig) -> Keys | str:
+    """The issuer's Ed25519 key and the hoster's published keys, or what is wrong."""
+    text = os.environ.get(args.signing_key_env, "").strip()
+    if not text:
+        return (f"--ed25519: set {args.signing_key_env} to the issuer's signing key (whsk_...; "
+                "hoster-compliance keys generate)")
+    try:
+        key = ed25519.parse_signing_key(text)
+    except ValueError as exc:
+        return f"--ed25519: {args.signing_key_env} {exc}"
+    kid = ed25519.kid(key)
+    if kid not in {ed25519.kid(k) for k in issuer.verify_keys}:
+        return (f"--ed25519: issuer {issuer.id} does not list this key's public key "
+                f"{ed25519.public_key_text(key)} (kid {kid}) in its public_keys")
+    try:
+        hoster_keys = fetch_public_keys(args.receiver, timeout=args.timeout)
+    except ComplianceError as exc:
+        return f"--ed25519: cannot fetch the hoster's public keys: {exc.message}"
+    if not hoster_keys:
+        return "--ed25519: the hoster publishes no keys (is its signing_key_env set?)"
+    print(f"issuer {issuer.id}: signs with Ed25519 key {kid}; the hoster publishes "
+          f"{', '.join(ed25519.kid(k) for k in hoster_keys)}")
+    return Keys(signing_keys=(key,), hoster_keys=tuple(hoster_keys))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="the receiver's TOML configuration")
@@ -49,21 +100,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--issuer", default=None, help="issuer id (default: the first one)")
     parser.add_argument("--order-id", default=None)
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--ed25519", action="store_true",
+                        help="sign with Ed25519 (v1a) and verify callbacks against the hoster's "
+                             "published keys")
+    parser.add_argument("--signing-key-env", default="HC_ISSUER_SIGNING_KEY",
+                        help="with --ed25519: the variable holding the issuer's whsk_ key")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        print(f"issuer_simulator: bad configuration: {exc.key}: {exc.problem}", file=sys.stderr)
-        return 2
+        return fail(f"bad configuration: {exc.key}: {exc.problem}")
     issuer = config.issuer(args.issuer) if args.issuer else config.issuers[0]
     if issuer is None:
-        print(f"issuer_simulator: no issuer {args.issuer!r} in the configuration", file=sys.stderr)
-        return 2
+        return fail(f"no issuer {args.issuer!r} in the configuration")
+    keys: Keys | str = Keys(secrets=issuer.secrets)
+    if args.ed25519:
+        keys = ed25519_keys(args, issuer)
+    elif not issuer.secrets:
+        keys = f"issuer {issuer.id} has no secrets, only public keys: use --ed25519"
+    if isinstance(keys, str):
+        return fail(keys)
     listen = urlsplit(issuer.api_base)
     order_id = args.order_id or f"sim-{uuid.uuid4().hex[:12]}"
-    with CallbackServer(issuer.secrets, host=listen.hostname or "127.0.0.1",
-                        port=listen.port or 80) as callbacks, \
-            IssuerSender(args.receiver, issuer.id, issuer.signing_secret) as sender:
+    with CallbackServer(keys.secrets, public_keys=keys.hoster_keys,
+                        host=listen.hostname or "127.0.0.1", port=listen.port or 80) as callbacks, \
+            IssuerSender(args.receiver, issuer.id, keys.secrets[-1:],  # the newest secret signs
+                         signing_keys=keys.signing_keys) as sender:
         print(f"issuer {issuer.id}: listening for callbacks on {callbacks.url}")
         started = time.monotonic()
         response = sender.send_order(sample_order(order_id))
@@ -82,8 +144,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no acknowledgement within {args.timeout:.0f} s", file=sys.stderr)
             return 1
         ack = acks[0]
+        versions = sorted({token.partition(",")[0] for token in
+                           ack.headers.get("webhook-signature", "").split()})
         print(f"acknowledgement received {(ack.received_at - answered) * 1000:.0f} ms after "
-              f"the 2xx; signature {'verified' if ack.verified else 'INVALID: ' + str(ack.error)}")
+              f"the 2xx; signature {'verified' if ack.verified else 'INVALID: ' + str(ack.error)}"
+              f" ({', '.join(versions)})")
         print(json.dumps(ack.payload, indent=2))
         return 0 if ack.verified else 1
 

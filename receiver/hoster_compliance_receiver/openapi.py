@@ -93,10 +93,23 @@ _SIGNATURE_HEADERS = [
      "description": "Unix seconds of this attempt; accepted within the configured tolerance "
                     "(default ±300 s)."},
     {"in": "header", "name": "webhook-signature", "required": True, "schema": {"type": "string"},
-     "description": "Space-separated `v1,<base64 HMAC-SHA256>` tokens over "
-                    "`{webhook-id}.{webhook-timestamp}.{raw body}` (Standard Webhooks v1); "
-                    "one matching token suffices."},
+     "description": "Space-separated `v1,<base64 HMAC-SHA256>` tokens (the issuer's secrets) "
+                    "and `v1a,<base64 Ed25519 signature>` tokens (its public keys) over "
+                    "`{webhook-id}.{webhook-timestamp}.{raw body}` (Standard Webhooks); one "
+                    "matching token suffices."},
 ]
+_KEY_LIST = {
+    "type": "object", "required": ["keys"],
+    "properties": {"keys": {"type": "array", "items": {
+        "type": "object", "required": ["kid", "alg", "public_key"],
+        "properties": {
+            "kid": {"type": "string", "pattern": "^[0-9a-f]{16}$",
+                    "description": "First 16 hex digits of SHA-256 of the 32 key bytes."},
+            "alg": {"type": "string", "enum": ["ed25519"]},
+            "public_key": {"type": "string", "pattern": "^whpk_[A-Za-z0-9+/]{43}=$",
+                           "description": "`whpk_` and the base64 of the 32-byte key."},
+        }}}},
+}
 _UNAUTHORIZED = {"s401": "Missing or wrong operator token (`unauthorized`)."}
 _ACTION_BODY = {"required": True, "content": {"application/json": {"schema": "ActionSchema"}}}
 
@@ -141,8 +154,8 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "201": _json("WebhookAcceptedSchema", "A new order was stored durably."),
                 **_errors(400, 401, 404, 409, 413, 415, 503,
                           s401="Signature header missing or empty (`missing_signature`), no "
-                               "`v1` token matches (`invalid_signature`), timestamp outside "
-                               "tolerance (`timestamp_out_of_tolerance`).",
+                               "`v1` or `v1a` token matches (`invalid_signature`), timestamp "
+                               "outside tolerance (`timestamp_out_of_tolerance`).",
                           s404="`issuer_id` not configured (`unknown_issuer`), or withdrawing "
                                "an unknown order (`unknown_order`).",
                           s409="Same `order_id` already stored with different data "
@@ -221,6 +234,14 @@ def _paths() -> dict[str, dict[str, Any]]:
                        **_errors(404, 409, s404="No such delivery (`unknown_delivery`).",
                                  s409="The delivery has not failed (`conflict`).")},
         )},
+        "/.well-known/hoster-compliance/keys": {"get": {
+            "tags": ["public"],
+            "summary": "The hoster's Ed25519 public keys, for issuers that verify `v1a` "
+                       "callbacks (PROTOCOL 1); no token.",
+            "description": "Every key of `signing_key_env`; each signs `v1a` callbacks. Empty "
+                           "when the hoster has none. Cacheable for 5 minutes.",
+            "responses": {"200": _json(_KEY_LIST, "The published keys.")},
+        }},
         "/healthz": {"get": {
             "tags": ["public"], "summary": "Liveness and storage check; no token.",
             "responses": {

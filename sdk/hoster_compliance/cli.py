@@ -284,6 +284,33 @@ def audit_verify(config_path: str) -> None:
     click.echo(f"audit trail intact: {count} events verified")
 
 
+@cli.group()
+def keys() -> None:
+    """Ed25519 keys for v1a signatures."""
+
+
+@keys.command("generate")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"signing_key", "public_key", "kid"} instead of two lines.')
+def keys_generate(as_json: bool) -> None:
+    """Print a new key pair: the signing key (whsk_..., secret), then its public key (whpk_...).
+
+    The hoster puts its signing key in the variable named by signing_key_env; an issuer keeps
+    its own and gives the hoster only the public key (public_keys)."""
+    from .protocol import keys as ed25519
+
+    signing_key, public_key = ed25519.generate_key_pair()
+    kid = ed25519.kid(ed25519.parse_public_key(public_key))
+    if as_json:
+        click.echo(json.dumps({"signing_key": signing_key, "public_key": public_key,
+                               "kid": kid}))
+        return
+    click.echo(signing_key)
+    click.echo(public_key)
+    click.echo(f"line 1: the signing key, keep it secret; line 2: its public key (kid {kid})",
+               err=True)
+
+
 def main() -> None:
     """Console entry point: click's own usage errors already exit 2 with one line."""
     try:

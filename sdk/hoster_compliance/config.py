@@ -15,41 +15,74 @@ from typing import Any
 from hoster_compliance import config_values as check
 from hoster_compliance.config_mail import MailConfig, parse_mail
 from hoster_compliance.errors import ConfigError
+from hoster_compliance.protocol import keys as ed25519
+from hoster_compliance.protocol.signing import Signer
 from hoster_compliance.vocabulary import REGIMES
 
 _ISSUER_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _TOP_KEYS = (
     "hoster_id", "service_name", "provider_name", "database_url", "operator_tokens",
     "operator_tokens_env", "max_body_bytes", "timestamp_tolerance_seconds",
-    "callback_timeout_seconds", "issuers", "mail",
+    "callback_timeout_seconds", "signing_key_env", "issuers", "mail",
 )
 _ISSUER_KEYS = (
-    "id", "name", "member_state", "secrets", "secrets_env", "api_base", "default_regime",
+    "id", "name", "member_state", "secrets", "secrets_env", "public_keys", "public_keys_env",
+    "api_base", "default_regime", "callback_signature",
 )
+#: How callbacks to an issuer are signed (PROTOCOL 1): with its newest secret (HMAC) or with
+#: the hoster's own Ed25519 keys.
+CALLBACK_SIGNATURES = ("v1", "v1a")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IssuerConfig:
-    """One registered issuer; ``secrets`` are all accepted, the last one signs callbacks."""
+    """One registered issuer. Its requests verify against ``secrets`` (``v1``, all accepted) or
+    ``public_keys`` (``v1a``, Ed25519 ``whpk_...``); it needs at least one of them. Callbacks
+    to it are signed ``callback_signature``: ``v1`` with the newest (last) secret, ``v1a`` with
+    the hoster's keys; the default is ``v1`` when it has secrets, else ``v1a``."""
 
     id: str
     member_state: str
-    secrets: tuple[str, ...] = field(repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
     api_base: str
     name: str | None = None
     default_regime: str | None = None
+    public_keys: tuple[str, ...] = ()
+    callback_signature: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "secrets", tuple(self.secrets))
+        object.__setattr__(self, "public_keys", tuple(self.public_keys))
         if isinstance(self.api_base, str):
             object.__setattr__(self, "api_base", self.api_base.rstrip("/"))
-        if not self.secrets:
-            raise ConfigError("secrets", "at least one secret is required")
+        if not self.secrets and not self.public_keys:
+            raise ConfigError("secrets", "at least one secret or public key is required")
+        parsed = []
+        for position, text in enumerate(self.public_keys):
+            try:
+                parsed.append(ed25519.parse_public_key(text))
+            except ValueError as exc:
+                raise ConfigError(f"public_keys[{position}]", str(exc)) from None
+        object.__setattr__(self, "_verify_keys", tuple(parsed))
+        if self.callback_signature is None:
+            object.__setattr__(self, "callback_signature", "v1" if self.secrets else "v1a")
+        elif self.callback_signature not in CALLBACK_SIGNATURES:
+            raise ConfigError("callback_signature", "must be v1 or v1a")
+        elif self.callback_signature == "v1" and not self.secrets:
+            raise ConfigError("callback_signature",
+                              "v1 callbacks are signed with the issuer's newest secret, and "
+                              "this issuer has none (use v1a, or give secrets)")
 
     @property
-    def signing_secret(self) -> str:
-        """The newest secret (the last one), used to sign callbacks (PROTOCOL.md 1)."""
-        return self.secrets[-1]
+    def signing_secret(self) -> str | None:
+        """The newest secret (the last one), used to sign ``v1`` callbacks (PROTOCOL.md 1)."""
+        return self.secrets[-1] if self.secrets else None
+
+    @property
+    def verify_keys(self) -> tuple[ed25519.Ed25519PublicKey, ...]:
+        """``public_keys``, parsed once."""
+        keys: tuple[ed25519.Ed25519PublicKey, ...] = self.__dict__["_verify_keys"]
+        return keys
 
 
 @dataclass(frozen=True)
@@ -67,6 +100,10 @@ class Config:
     callback_timeout_seconds: float = 15.0
     #: Outgoing mail (``[mail]``, config_mail.py); None when not configured.
     mail: MailConfig | None = None
+    #: The hoster's Ed25519 signing keys (``whsk_...``), oldest first: all are published, all
+    #: sign ``v1a`` callbacks (the newest first), so that an issuer still holding the old
+    #: public key keeps verifying during a rotation.
+    signing_keys: tuple[str, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         if self.service_name is None:
@@ -76,17 +113,54 @@ class Config:
         object.__setattr__(self, "operator_tokens", tuple(self.operator_tokens))
         object.__setattr__(self, "issuers", tuple(self.issuers))
         object.__setattr__(self, "callback_timeout_seconds", float(self.callback_timeout_seconds))
+        object.__setattr__(self, "signing_keys", tuple(self.signing_keys))
+        parsed = []
+        for position, text in enumerate(self.signing_keys):
+            try:
+                parsed.append(ed25519.parse_signing_key(text))
+            except ValueError as exc:
+                raise ConfigError(f"signing_keys[{position}]", str(exc)) from None
+        object.__setattr__(self, "_signing_keys", tuple(parsed))
         by_id: dict[str, IssuerConfig] = {}
+        key_owner: dict[str, int] = {}
         for position, issuer in enumerate(self.issuers):
             if issuer.id in by_id:
                 raise ConfigError(f"issuers[{position}].id", f"duplicate issuer id {issuer.id!r}")
             by_id[issuer.id] = issuer
+            if issuer.callback_signature == "v1a" and not parsed:
+                raise ConfigError(f"issuers[{position}].callback_signature",
+                                  "v1a callbacks are signed with the hoster's own key: set "
+                                  "signing_key_env (hoster-compliance keys generate)")
+            for key in issuer.verify_keys:
+                kid = ed25519.kid(key)
+                if key_owner.setdefault(kid, position) != position:
+                    raise ConfigError(
+                        f"issuers[{position}].public_keys",
+                        f"the public key {kid} is also issuers[{key_owner[kid]}]'s: each issuer "
+                        "needs its own key, or one could send orders in the other's name")
         object.__setattr__(self, "_issuers_by_id", by_id)
 
     def issuer(self, issuer_id: str) -> IssuerConfig | None:
         """The configured issuer with this id, or None."""
         by_id: dict[str, IssuerConfig] = self.__dict__["_issuers_by_id"]
         return by_id.get(issuer_id)
+
+    @property
+    def hoster_signing_keys(self) -> tuple[ed25519.Ed25519PrivateKey, ...]:
+        """``signing_keys``, parsed once (oldest first)."""
+        keys: tuple[ed25519.Ed25519PrivateKey, ...] = self.__dict__["_signing_keys"]
+        return keys
+
+    def published_keys(self) -> dict[str, list[dict[str, str]]]:
+        """``GET /.well-known/hoster-compliance/keys``: every public key of the hoster."""
+        return {"keys": [ed25519.key_entry(key) for key in self.hoster_signing_keys]}
+
+    def callback_signer(self, issuer: IssuerConfig) -> Signer:
+        """How callbacks to ``issuer`` are signed: its newest secret (``v1``) or the hoster's
+        Ed25519 keys (``v1a``)."""
+        if issuer.callback_signature == "v1a":
+            return Signer(keys=self.hoster_signing_keys)
+        return Signer(secrets=(issuer.secrets[-1],))
 
 
 def load_config(
@@ -129,13 +203,17 @@ def _build(data: dict[str, Any], base_dir: str, env: Mapping[str, str]) -> Confi
         numbers["callback_timeout_seconds"] = check.positive_number(
             data["callback_timeout_seconds"], "callback_timeout_seconds"
         )
+    signing_keys: tuple[str, ...] = ()
+    if "signing_key_env" in data:
+        signing_keys = check.string_list(data, "signing_key", "", env, check.check_signing_key)
     issuers = _issuers(data, env)
     if "mail" in data:
 
         numbers["mail"] = parse_mail(data["mail"], env)
     return Config(
         hoster_id=hoster_id, database_url=database_url, operator_tokens=tokens, issuers=issuers,
-        service_name=service_name, provider_name=provider_name, **numbers,
+        service_name=service_name, provider_name=provider_name, signing_keys=signing_keys,
+        **numbers,
     )
 
 
@@ -177,12 +255,26 @@ def _issuer(table: dict[str, Any], prefix: str, env: Mapping[str, str]) -> Issue
     member_state = check.member_state(
         check.required(table, "member_state", prefix), prefix + "member_state"
     )
-    secrets = check.string_list(table, "secrets", prefix, env, check.check_secret)
+    public_keys: tuple[str, ...] = ()
+    if "public_keys" in table or "public_keys_env" in table:
+        public_keys = check.string_list(table, "public_keys", prefix, env,
+                                        check.check_public_key)
+    secrets: tuple[str, ...] = ()
+    if "secrets" in table or "secrets_env" in table:
+        secrets = check.string_list(table, "secrets", prefix, env, check.check_secret)
+    elif not public_keys:
+        raise ConfigError(prefix + "secrets", "required key is missing (give secrets or "
+                                              "secrets_env, or public_keys or public_keys_env)")
     api_base = check.api_base(check.required(table, "api_base", prefix), prefix + "api_base")
     regime = check.optional(table, "default_regime", check.string, prefix)
     if regime is not None and regime not in REGIMES:
         raise ConfigError(prefix + "default_regime", f"must be one of {', '.join(REGIMES)}")
-    return IssuerConfig(
-        id=issuer_id, member_state=member_state, secrets=secrets, api_base=api_base,
-        name=name, default_regime=regime,
-    )
+    callback_signature = check.optional(table, "callback_signature", check.string, prefix)
+    try:
+        return IssuerConfig(
+            id=issuer_id, member_state=member_state, secrets=secrets, api_base=api_base,
+            name=name, default_regime=regime, public_keys=public_keys,
+            callback_signature=callback_signature,
+        )
+    except ConfigError as exc:  # the cross-field rules of IssuerConfig, named in full here
+        raise ConfigError(prefix + exc.key, exc.problem) from None

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 
 from .errors import ConfigError
+from .protocol import keys as ed25519
 from .protocol.signing import decode_secret
 from .vocabulary import MEMBER_STATES
 
@@ -194,6 +195,22 @@ def check_secret(secret: str, key: str, where: str) -> None:
     try:
         decode_secret(secret)
     except ValueError as exc:  # its message never holds the secret
+        raise ConfigError(key, f"{where}{exc}") from None
+
+
+def check_public_key(text: str, key: str, where: str) -> None:
+    """An Ed25519 public key (``whpk_...``), as signing reads it."""
+    try:
+        ed25519.parse_public_key(text)
+    except ValueError as exc:  # its message never holds the key
+        raise ConfigError(key, f"{where}{exc}") from None
+
+
+def check_signing_key(text: str, key: str, where: str) -> None:
+    """An Ed25519 signing key (``whsk_...``), as signing reads it."""
+    try:
+        ed25519.parse_signing_key(text)
+    except ValueError as exc:  # its message never holds the key
         raise ConfigError(key, f"{where}{exc}") from None
 
 

@@ -102,6 +102,12 @@ class StorageUnavailable(ComplianceError):
     code, status = "unavailable", 503
 
 
+class KeysUnavailable(ComplianceError):
+    """A hoster's published public keys could not be fetched (issuer side)."""
+
+    code, status = "keys_unavailable", 502
+
+
 class ConfigError(ComplianceError):
     """A bad configuration: ``key`` names the setting, the message says what is wrong."""
 

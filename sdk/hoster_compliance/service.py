@@ -147,6 +147,11 @@ class ComplianceService:
                 raise
             raise translated from exc
 
+    def public_keys(self) -> dict[str, Any]:
+        """The hoster's Ed25519 public keys, as published for issuers (PROTOCOL 1):
+        ``{"keys": [{"kid", "alg", "public_key"}]}``, empty without ``signing_key_env``."""
+        return self.config.published_keys()
+
     # -- operator side --------------------------------------------------------------------
 
     @_translating_storage_errors

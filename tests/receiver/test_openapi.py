@@ -17,7 +17,8 @@ from hoster_compliance_receiver import openapi
 from tests.helpers import AUTH, order_data
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
-PUBLIC_PATHS = {"/healthz", "/openapi.json", "/v1/webhooks/{issuer_id}"}
+PUBLIC_PATHS = {"/healthz", "/openapi.json", "/v1/webhooks/{issuer_id}",
+                "/.well-known/hoster-compliance/keys"}
 
 
 def openapi_path(rule: str) -> str:
@@ -70,7 +71,7 @@ def test_protocol_routes_are_all_there(doc: dict[str, Any]) -> None:
         ("post", "/v1/orders/{issuer_id}/{order_id}/action"),
         ("get", "/v1/reports/transparency"), ("get", "/v1/deliveries"),
         ("post", "/v1/deliveries/{delivery_id}/retry"), ("get", "/healthz"),
-        ("get", "/openapi.json"),
+        ("get", "/openapi.json"), ("get", "/.well-known/hoster-compliance/keys"),
     }
     assert {(m, p) for p, ops in doc["paths"].items() for m in ops} == expected
 

@@ -32,7 +32,8 @@ def mock() -> Iterator[responses.RequestsMock]:
 
 def send(client: CallbackClient, **overrides: object) -> AttemptResult:
     arguments: dict[str, object] = {
-        "webhook_id": "msg_1", "body": BODY, "secret": SECRET, "timeout": 15.0,
+        "webhook_id": "msg_1", "body": BODY, "signer": signing.Signer(secrets=(SECRET,)),
+        "timeout": 15.0,
     }
     arguments.update(overrides)
     return client.send(URL, **arguments)  # type: ignore[arg-type]
@@ -141,14 +142,15 @@ def test_no_retry_after_is_none(client: CallbackClient, mock: responses.Requests
 def test_a_bad_secret_is_reported_without_sending(client: CallbackClient) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.post(URL, status=200)
-        result = send(client, secret="whsec_not base64!")
+        result = send(client, signer=signing.Signer(secrets=("whsec_not base64!",)))
         assert result.status is None
         assert result.error is not None and "not base64" not in result.error
         assert len(mock.calls) == 0
 
 
 def test_an_unusable_url_is_reported_not_raised(client: CallbackClient) -> None:
-    result = client.send("not a url", webhook_id="m", body=b"{}", secret=SECRET, timeout=1)
+    result = client.send("not a url", webhook_id="m", body=b"{}",
+                         signer=signing.Signer(secrets=(SECRET,)), timeout=1)
     assert result.status is None and result.error
 
 

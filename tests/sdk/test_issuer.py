@@ -29,8 +29,8 @@ def client() -> Iterator[CallbackClient]:
 
 def post(client: CallbackClient, server: CallbackServer, secret: str = NEW, path: str = "/v1/x",
          webhook_id: str = "msg_1"):
-    return client.send(server.url + path, webhook_id=webhook_id, body=BODY, secret=secret,
-                       timeout=5)
+    return client.send(server.url + path, webhook_id=webhook_id, body=BODY,
+                       signer=signing.Signer(secrets=(secret,)), timeout=5)
 
 
 def test_a_signed_callback_is_verified_recorded_and_accepted(client: CallbackClient) -> None:
@@ -59,7 +59,8 @@ def test_a_bad_signature_is_answered_401_and_recorded_unverified(client: Callbac
 
 def test_a_stale_callback_is_refused(client: CallbackClient) -> None:
     with CallbackServer([NEW], clock=lambda: 10_000.0) as server:
-        result = client.send(server.url, webhook_id="m", body=BODY, secret=NEW, timeout=5,
+        result = client.send(server.url, webhook_id="m", body=BODY,
+                             signer=signing.Signer(secrets=(NEW,)), timeout=5,
                              now=lambda: 10_301.0)
         assert result.status == 401
         assert server.received[0].error == "timestamp_out_of_tolerance"

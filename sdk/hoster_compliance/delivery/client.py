@@ -26,13 +26,6 @@ class AttemptResult:
     elapsed_ms: float
 
 
-def _redact(text: str, secret: str) -> str:
-    for needle in {secret, secret.removeprefix(signing.PREFIX)}:
-        if needle:
-            text = text.replace(needle, "[secret]")
-    return text
-
-
 class CallbackClient:
     """Sends signed callbacks over a ``requests.Session`` (keep-alive, shared pool)."""
 
@@ -46,11 +39,12 @@ class CallbackClient:
         *,
         webhook_id: str,
         body: bytes,
-        secret: str,
+        signer: signing.Signer,
         timeout: float,
         now: Callable[[], float] = time.time,
     ) -> AttemptResult:
-        """POST ``body`` to ``url`` signed afresh (new ``webhook-timestamp``, same ``webhook-id``).
+        """POST ``body`` to ``url`` signed afresh by ``signer`` (new ``webhook-timestamp``, same
+        ``webhook-id``).
 
         Redirects are never followed (a 3xx is reported as such); every failure becomes an
         ``AttemptResult`` rather than an exception, so the outbox can always record it.
@@ -64,9 +58,9 @@ class CallbackClient:
             return AttemptResult(status, error, retry_after, elapsed)
 
         try:
-            headers = signing.signature_headers(secret, webhook_id, body, timestamp=int(now()))
+            headers = signer.headers(webhook_id, body, timestamp=int(now()))
         except (ValueError, TypeError):
-            return result(None, "cannot sign: the issuer's secret is not valid")
+            return result(None, "cannot sign: no valid secret or signing key for this issuer")
         headers["Content-Type"] = "application/json"
         headers["User-Agent"] = USER_AGENT
         try:
@@ -81,11 +75,11 @@ class CallbackClient:
             ) as response:
                 return result(response.status_code, None, response.headers.get("Retry-After"))
         except requests.Timeout as exc:
-            return result(None, _redact(f"timeout: {exc}", secret))
+            return result(None, signer.redact(f"timeout: {exc}"))
         except requests.RequestException as exc:
-            return result(None, _redact(f"{type(exc).__name__}: {exc}", secret))
+            return result(None, signer.redact(f"{type(exc).__name__}: {exc}"))
         except Exception as exc:  # anything else (bad URL parsing deep in urllib3...) is recorded
-            return result(None, _redact(f"{type(exc).__name__}: {exc}", secret))
+            return result(None, signer.redact(f"{type(exc).__name__}: {exc}"))
 
     def close(self) -> None:
         """Close the session if this client created it."""

@@ -116,7 +116,7 @@ class DeliveryWorker:
             issuer.api_base + claim.path,
             webhook_id=claim.webhook_id,
             body=claim.body.encode("utf-8"),
-            secret=issuer.signing_secret,
+            signer=self.config.callback_signer(issuer),
             timeout=self.config.callback_timeout_seconds,
             now=lambda: self.clock().timestamp(),
         )

@@ -12,23 +12,26 @@ from urllib.parse import quote
 import requests
 
 from ..protocol import signing
+from ..protocol.keys import Ed25519PrivateKey
 from ..timeutil import format_time
-from .common import _secret_list, new_message_id
+from .common import _secret_list, _signing_keys, new_message_id
 
 
 class IssuerSender:
     """Posts signed envelopes to a hoster's ``/v1/webhooks/{issuer_id}`` (PROTOCOL 2).
 
-    With several secrets every message carries one token per secret, as a sender does while a
-    rotation is under way.
+    ``secret`` signs ``v1`` (HMAC), ``signing_keys`` sign ``v1a`` (Ed25519 ``whsk_...``); give
+    either or both. With several of them, every message carries one token each (the newest, the
+    last given, first), as a sender does while a rotation is under way.
     """
 
     def __init__(
         self,
         receiver_url: str,
         issuer_id: str,
-        secret: str | Sequence[str],
+        secret: str | Sequence[str] | None = None,
         *,
+        signing_keys: str | Ed25519PrivateKey | Sequence[str | Ed25519PrivateKey] = (),
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
         timeout: float = 10.0,
@@ -36,6 +39,9 @@ class IssuerSender:
         self.url = f"{receiver_url.rstrip('/')}/v1/webhooks/{quote(issuer_id, safe='')}"
         self.issuer_id = issuer_id
         self.secrets = _secret_list(secret)
+        self.signing_keys = _signing_keys(signing_keys)
+        if not self.secrets and not self.signing_keys:
+            raise ValueError("at least one secret or signing key is needed")
         self.clock = clock
         self.timeout = timeout
         self._own = session is None
@@ -49,15 +55,11 @@ class IssuerSender:
     def headers_for(
         self, body: bytes, *, msg_id: str | None = None, timestamp: int | None = None
     ) -> dict[str, str]:
-        """Signature headers (newest secret's token first) and ``Content-Type`` for ``body``."""
+        """Signature headers (newest secret's, then newest key's token first) and
+        ``Content-Type`` for ``body``."""
         ts = int(self.clock()) if timestamp is None else timestamp
-        headers = signing.signature_headers(
-            self.secrets[-1],
-            msg_id or new_message_id(),
-            body,
-            timestamp=ts,
-            extra_secrets=self.secrets[:-1],
-        )
+        signer = signing.Signer(secrets=tuple(self.secrets), keys=tuple(self.signing_keys))
+        headers = signer.headers(msg_id or new_message_id(), body, timestamp=ts)
         headers["Content-Type"] = "application/json"
         return headers
 

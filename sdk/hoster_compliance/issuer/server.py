@@ -12,8 +12,9 @@ from typing import Any
 
 from .. import errors
 from ..protocol import signing
+from ..protocol.keys import Ed25519PublicKey
 from ..protocol.strict_json import parse_json
-from .common import PlanEntry, _secret_list
+from .common import PlanEntry, _public_keys, _secret_list
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,18 @@ class _Handler(BaseHTTPRequestHandler):
 class CallbackServer:
     """The issuer's callback endpoint on loopback: verifies, records, answers per a plan.
 
+    Callbacks verify against ``secrets`` (``v1``) or the hoster's ``public_keys`` (``v1a``, as
+    published at ``/.well-known/hoster-compliance/keys``); give either or both.
+
     Verified requests take the next status of ``responses`` (then ``default_status``); a request
     that fails verification is answered 401 and takes nothing from the plan.
     """
 
     def __init__(
         self,
-        secrets: str | Sequence[str],
+        secrets: str | Sequence[str] | None = None,
         *,
+        public_keys: str | Ed25519PublicKey | Sequence[str | Ed25519PublicKey] = (),
         responses: Iterable[PlanEntry] = (),
         default_status: int = 200,
         host: str = "127.0.0.1",
@@ -87,6 +92,9 @@ class CallbackServer:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.secrets = _secret_list(secrets)
+        self.public_keys = _public_keys(public_keys)
+        if not self.secrets and not self.public_keys:
+            raise ValueError("at least one secret or public key is needed")
         self.default_status = default_status
         self.tolerance = tolerance
         self.clock = clock
@@ -176,7 +184,7 @@ class CallbackServer:
         error: errors.SignatureError | None = None
         try:
             signing.verify(self.secrets, headers, body, now=self.clock(),
-                           tolerance=self.tolerance)
+                           tolerance=self.tolerance, public_keys=self.public_keys)
         except errors.SignatureError as exc:
             error = exc
         try:

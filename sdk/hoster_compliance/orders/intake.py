@@ -75,6 +75,7 @@ def verify_request(
     webhook_id = signing.verify(
         issuer.secrets, headers, body,
         now=now.timestamp(), tolerance=config.timestamp_tolerance_seconds,
+        public_keys=issuer.verify_keys,
     )
     return issuer, webhook_id
 
