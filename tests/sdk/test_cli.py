@@ -151,3 +151,21 @@ def test_audit_verify_detects_deleting_the_newest_event(config_path: str,
     result = run("audit", "verify", "--config", config_path)
     assert result.exit_code == 1
     assert f"event {ids[-1]}: the newest event recorded is missing" in result.output
+
+
+def test_keys_generate_prints_a_pair_that_belongs_together() -> None:
+    from hoster_compliance.protocol import keys as ed25519
+
+    runner = CliRunner()
+    first = runner.invoke(cli, ["keys", "generate"])
+    second = runner.invoke(cli, ["keys", "generate", "--json"])
+    assert first.exit_code == 0 and second.exit_code == 0
+    signing_key, public_key = first.stdout.splitlines()
+    assert ed25519.public_key_text(ed25519.parse_signing_key(signing_key)) == public_key
+    kid = ed25519.kid(ed25519.parse_public_key(public_key))
+    assert f"kid {kid}" in first.stderr and signing_key not in first.stderr
+    pair = json.loads(second.stdout)
+    assert ed25519.public_key_text(ed25519.parse_signing_key(pair["signing_key"])) == pair[
+        "public_key"]
+    assert pair["kid"] == ed25519.kid(ed25519.parse_public_key(pair["public_key"]))
+    assert pair["signing_key"] != signing_key

@@ -125,7 +125,7 @@ class Signer:
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced (private keys never reach an HTTP library)."""
         for secret in self.secrets:
-            for needle in {secret, secret.removeprefix(PREFIX)}:
+            for needle in (secret, secret.removeprefix(PREFIX)):  # the whole secret first
                 if needle:
                     text = text.replace(needle, "[secret]")
         return text

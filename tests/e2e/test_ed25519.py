@@ -1,0 +1,96 @@
+"""Ed25519 end to end (issue 15): an issuer configured with only a public key sends a v1a-signed
+order over real HTTP, the receiver stores it, and the acknowledgement comes back signed with the
+hoster's own key and verifies against the key list fetched from the well-known route. Then the
+README's Ed25519 demo as a newcomer runs it: `serve` and `issuer_simulator.py --ed25519`."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from hoster_compliance.config import Config, IssuerConfig
+from hoster_compliance.issuer import CallbackServer, IssuerSender, fetch_public_keys
+from hoster_compliance.protocol import keys as ed25519
+from hoster_compliance_receiver import create_app
+from tests.conftest import TOKEN, LiveServer, order_data
+from tests.reliability.helpers import Receiver, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+# The demo keys of examples/demo_ed25519.toml and the README.
+DEMO_HOSTER_KEY = "whsk_ZGVtbyBob3N0ZXIga2V5IC0gbmV2ZXIgdXNlIGl0ISE="
+DEMO_ISSUER_KEY = "whsk_ZGVtbyBpc3N1ZXIga2V5IC0gbmV2ZXIgdXNlIGl0ISE="
+
+
+def test_a_public_key_issuer_gets_an_acknowledgement_signed_with_the_published_key(
+    db_url: str,
+) -> None:
+    issuer_key, issuer_public = ed25519.generate_key_pair()
+    hoster_key, _ = ed25519.generate_key_pair()
+    callback_port = free_port()
+    config = Config(
+        hoster_id="example-hosting", database_url=db_url, operator_tokens=(TOKEN,),
+        signing_keys=(hoster_key,),
+        issuers=(IssuerConfig(id="eu-tco", member_state="NL", public_keys=(issuer_public,),
+                              api_base=f"http://127.0.0.1:{callback_port}",
+                              default_regime="EU_TCO"),),
+    )
+    assert config.issuers[0].secrets == ()  # nothing shared: the hoster holds a public key
+    app = create_app(config, start_worker=True)  # real clock, in-process worker
+    try:
+        with LiveServer(app) as receiver:
+            published = fetch_public_keys(receiver.url)  # what the issuer trusts, by HTTP
+            with CallbackServer(public_keys=published, port=callback_port) as issuer, \
+                    IssuerSender(receiver.url, "eu-tco", signing_keys=issuer_key) as sender:
+                response = sender.send_order(order_data(regime="EU_TCO",
+                                                        issued_at="2026-01-01T00:00:00Z"))
+                assert response.status_code == 201, response.text
+                (ack,) = issuer.wait_for(1, timeout=10.0)
+            stored = requests.get(f"{receiver.url}/v1/orders/eu-tco/ord-1", timeout=10,
+                                  headers={"Authorization": f"Bearer {TOKEN}"})
+    finally:
+        app.extensions["hoster_compliance_worker"].stop()
+        app.extensions["hoster_compliance"].engine.dispose()
+    assert sender.headers_for(b"{}")["webhook-signature"].startswith("v1a,")
+    assert stored.status_code == 200 and stored.json()["items_total"] == 2
+    assert stored.json()["acknowledged_at"] is not None
+    assert [ed25519.public_key_text(k) for k in published] == [
+        ed25519.public_key_text(ed25519.parse_signing_key(hoster_key))]
+    assert ack.verified and ack.status == 200
+    assert ack.headers["webhook-signature"].startswith("v1a,")
+    assert ack.path == "/v1/orders/ord-1/acknowledgement"
+    assert ack.payload["data"]["received_at"] == response.json()["received_at"]
+
+
+def test_readme_ed25519_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert f"HC_DEMO_SIGNING_KEY={DEMO_HOSTER_KEY}" in readme
+    assert f"HC_ISSUER_SIGNING_KEY={DEMO_ISSUER_KEY}" in readme
+    callback_port = free_port()
+    demo = (ROOT / "examples" / "demo_ed25519.toml").read_text()
+    demo = demo.replace("http://127.0.0.1:9100", f"http://127.0.0.1:{callback_port}")
+    config = tmp_path / "demo_ed25519.toml"
+    config.write_text(demo)
+    monkeypatch.setenv("HC_DEMO_SIGNING_KEY", DEMO_HOSTER_KEY)  # inherited by both processes
+    monkeypatch.setenv("HC_ISSUER_SIGNING_KEY", DEMO_ISSUER_KEY)
+    simulator = [sys.executable, str(ROOT / "examples" / "issuer_simulator.py"),
+                 "--config", str(config)]
+    with Receiver(config, free_port(), tmp_path / "serve.log") as receiver:
+        result = subprocess.run([*simulator, "--receiver", receiver.url, "--ed25519"],
+                                capture_output=True, text=True, timeout=60)
+        without = subprocess.run([*simulator, "--receiver", receiver.url],
+                                 capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "HTTP 201" in result.stdout
+    hoster_kid = ed25519.kid(ed25519.parse_signing_key(DEMO_HOSTER_KEY))
+    assert f"the hoster publishes {hoster_kid}" in result.stdout
+    assert re.search(r"acknowledgement received \d+ ms after the 2xx; signature verified \(v1a\)",
+                     result.stdout)
+    # This issuer shares no secret with the hoster: without --ed25519 there is nothing to sign.
+    assert without.returncode == 2
+    assert without.stderr.strip().splitlines() == [
+        "issuer_simulator: issuer nl-atkm has no secrets, only public keys: use --ed25519"]
