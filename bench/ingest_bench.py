@@ -3,7 +3,8 @@ server (`hoster-compliance serve`, gunicorn) against the baseline `bench/minimal
 durable INSERT per request) on the same gunicorn settings and database, in the same run.
 
     python bench/ingest_bench.py [--databases sqlite,postgresql] [--processes 2] [--threads 8]
-        [--clients 16] [--duration 15] [--warmup 3] [--rounds 3] [--json results.json]
+        [--clients 16] [--duration 15] [--warmup 3] [--rounds 3] [--signatures v1,v1a]
+        [--json results.json]
 
 Targets, per database, each on a freshly created database:
   minimal      bench/minimal_app.py
@@ -11,9 +12,14 @@ Targets, per database, each on a freshly created database:
   serve+worker hoster-compliance serve               (the in-process worker also delivers every
                                                       acknowledgement to a loopback issuer)
 
+With ``--signatures v1,v1a`` the serve targets run once per signature in every round: ``v1``
+orders are signed with the issuer's secret (HMAC), ``v1a`` ones with its Ed25519 key (the
+configuration then holds only its public key, and the worker signs acknowledgements with the
+hoster's Ed25519 key); the v1a/v1 ratio of each target is printed.
+
 The load generator is a separate process (``ingest_bench.py load ...``): a pool of threads,
 each on one keep-alive HTTP connection, every request a new order signed afresh (Standard
-Webhooks, the issuer's secret); bounded in time and count, loopback only. Latency is measured
+Webhooks); bounded in time and count, loopback only. Latency is measured
 per request from send to the end of the answer; throughput counts answers completed inside the
 measuring window after the warm-up. Server CPU is summed over the server's process group.
 Never a test: nothing here asserts a time.
@@ -39,10 +45,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hoster_compliance.protocol import keys as ed25519
 from hoster_compliance.protocol import signing
 from hoster_compliance.store.engine import make_engine
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+# Fixed Ed25519 keys: the issuer's and the hoster's (seeds of RFC 8032 section 7.1, tests 1, 2).
+ISSUER_KEY = "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="
+HOSTER_KEY = "whsk_TM0Imyj/ltqdtsNG7BFOD1uKMZ81q6Yk2oz27U+4pvs="
+HOSTER_KEY_ENV = "HC_BENCH_SIGNING_KEY"
+_ISSUER_PRIVATE = ed25519.parse_signing_key(ISSUER_KEY)
 ISSUER = "nl-atkm"
 PG_BASE = os.environ.get("HC_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 HERE = Path(__file__).resolve().parent
@@ -94,11 +106,18 @@ def postgres_version() -> str:
         engine.dispose()
 
 
-def write_config(path: Path, db_url: str, api_base: str) -> Path:
+def write_config(path: Path, db_url: str, api_base: str, signature: str = "v1") -> Path:
+    """The receiver's configuration; with ``v1a`` the issuer is known by its public key only."""
+    if signature == "v1a":
+        public = ed25519.public_key_text(_ISSUER_PRIVATE)
+        issuer_keys = f'public_keys = ["{public}"]'
+        hoster = f'signing_key_env = "{HOSTER_KEY_ENV}"\n'
+    else:
+        issuer_keys, hoster = f'secrets = ["{SECRET}"]', ""
     path.write_text(
         f'hoster_id = "bench-hosting"\ndatabase_url = "{db_url}"\n'
-        f'operator_tokens = ["bench-token"]\n\n[[issuers]]\nid = "{ISSUER}"\n'
-        f'member_state = "NL"\nsecrets = ["{SECRET}"]\napi_base = "{api_base}"\n'
+        f'operator_tokens = ["bench-token"]\n{hoster}\n[[issuers]]\nid = "{ISSUER}"\n'
+        f'member_state = "NL"\n{issuer_keys}\napi_base = "{api_base}"\n'
         f'default_regime = "NL_ATKM"\n'
     )
     return path
@@ -201,10 +220,14 @@ def order_body(order_id: str, now: float) -> bytes:
     return json.dumps({"type": "order.created", "timestamp": stamp, "data": data}).encode()
 
 
-def signed_request(order_id: str) -> tuple[bytes, dict[str, str]]:
+def signed_request(order_id: str, signature: str = "v1") -> tuple[bytes, dict[str, str]]:
     now = time.time()
     body = order_body(order_id, now)
-    headers = signing.signature_headers(SECRET, "msg_" + order_id, body, timestamp=int(now))
+    if signature == "v1a":
+        headers = signing.signature_headers(None, "msg_" + order_id, body, timestamp=int(now),
+                                            signing_keys=[_ISSUER_PRIVATE])
+    else:
+        headers = signing.signature_headers(SECRET, "msg_" + order_id, body, timestamp=int(now))
     headers["Content-Type"] = "application/json"
     return body, headers
 
@@ -218,6 +241,7 @@ def load_main(argv: list[str]) -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--tag", default="o")
+    parser.add_argument("--signature", choices=["v1", "v1a"], default="v1")
     args = parser.parse_args(argv)
 
     path = f"/v1/webhooks/{ISSUER}"
@@ -233,7 +257,7 @@ def load_main(argv: list[str]) -> None:
         for i in range(per_client):
             if time.monotonic() >= window[1]:
                 break
-            body, headers = signed_request(f"{args.tag}-{n}-{i}")
+            body, headers = signed_request(f"{args.tag}-{n}-{i}", args.signature)
             sent = time.monotonic()
             try:
                 conn.request("POST", path, body, headers)
@@ -290,13 +314,14 @@ def machine_busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
-def run_load(server: Server, args: argparse.Namespace, tag: str) -> dict[str, Any]:
+def run_load(server: Server, args: argparse.Namespace, tag: str,
+             signature: str = "v1") -> dict[str, Any]:
     cpu_before = server.cpu_seconds()
     busy_before = machine_busy()
     done = subprocess.run(
         [sys.executable, __file__, "load", "--port", str(server.port),
          "--clients", str(args.clients), "--duration", str(args.duration),
-         "--warmup", str(args.warmup), "--tag", tag],
+         "--warmup", str(args.warmup), "--tag", tag, "--signature", signature],
         capture_output=True, text=True, timeout=args.warmup + args.duration + 120,
     )
     if done.returncode != 0:
@@ -312,28 +337,33 @@ def run_load(server: Server, args: argparse.Namespace, tag: str) -> dict[str, An
 # -- the comparison --------------------------------------------------------------------------
 
 def run_target(kind: str, target: str, args: argparse.Namespace, workdir: Path,
-               n: int) -> dict[str, Any]:
+               n: int, signature: str = "v1") -> dict[str, Any]:
     """One measurement of one target on a fresh database."""
     from hoster_compliance.issuer import CallbackServer
 
-    db_url = fresh_database(kind, workdir, f"hc_bench_{target.replace('+', '_')}_{n}")
+    label = target if signature == "v1" else f"{target}[{signature}]"
+    db_url = fresh_database(kind, workdir, f"hc_bench_{target.replace('+', '_')}_{signature}_{n}")
     port = free_port()
-    log = workdir / f"{kind}-{target}-{n}.log"
-    with CallbackServer(SECRET) as issuer:
+    log = workdir / f"{kind}-{target}-{signature}-{n}.log"
+    callbacks = CallbackServer(SECRET) if signature == "v1" else CallbackServer(
+        public_keys=[ed25519.parse_signing_key(HOSTER_KEY).public_key()])
+    with callbacks as issuer:
         if target == "minimal":
             server = minimal_server(db_url, port, log, args.processes, args.threads)
         else:
-            config = write_config(workdir / f"{kind}-{target}.toml", db_url, issuer.url)
+            config = write_config(workdir / f"{kind}-{target}-{signature}.toml", db_url,
+                                  issuer.url, signature)
             server = hoster_server(config, port, log, args.processes, args.threads,
                                    worker=target == "serve+worker")
         with server:
-            tag = f"{kind}-{target.replace('+', '-')}-{time.time_ns()}"
-            result = run_load(server, args, tag=tag)
+            tag = f"{kind}-{target.replace('+', '-')}-{signature}-{time.time_ns()}"
+            result = run_load(server, args, tag=tag, signature=signature)
         if target == "serve+worker":
             result["acknowledged"] = sum(1 for r in issuer.received if r.status == 200)
+            result["refused_callbacks"] = sum(1 for r in issuer.received if not r.verified)
     if kind == "postgresql":
         drop_database(db_url.rsplit("/", 1)[1])
-    print(f"{kind:10} {target:13} {result['rps']:7.1f} orders/s  "
+    print(f"{kind:10} {label:17} {result['rps']:7.1f} orders/s  "
           f"p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms  "
           f"server CPU {result['server_cpu_ms_per_request']:5.2f} ms/req  "
           f"client CPU {result['client_cpu_share']:.0%}  "
@@ -342,22 +372,32 @@ def run_target(kind: str, target: str, args: argparse.Namespace, workdir: Path,
 
 
 def bench_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    """Every target, ``rounds`` times, interleaved (so that background noise hits all alike);
-    the median round of each target is its figure."""
-    targets = args.targets.split(",")
-    rounds: dict[str, list[dict[str, Any]]] = {t: [] for t in targets}
+    """Every target (the serve targets once per signature), ``rounds`` times, interleaved (so
+    that background noise hits all alike); the median round of each is its figure."""
+    runs = [(t, "v1") for t in args.targets.split(",")]
+    runs += [(t, sig) for t in args.targets.split(",") if t != "minimal"
+             for sig in args.signatures.split(",") if sig != "v1"]
+    runs.sort(key=lambda run: args.targets.split(",").index(run[0]))
+    rounds: dict[str, list[dict[str, Any]]] = {}
     for n in range(args.rounds):
-        for target in targets:
-            rounds[target].append(run_target(kind, target, args, workdir, n))
+        for target, signature in runs:
+            label = target if signature == "v1" else f"{target}[{signature}]"
+            rounds.setdefault(label, []).append(
+                run_target(kind, target, args, workdir, n, signature))
     out: dict[str, Any] = {}
-    for target, results in rounds.items():
+    for label, results in rounds.items():
         median = sorted(results, key=lambda r: r["rps"])[len(results) // 2]
-        out[target] = {**median, "rounds_rps": [r["rps"] for r in results]}
-    for target in [t for t in ("serve", "serve+worker") if t in out and "minimal" in out]:
-        out[target]["vs_minimal"] = out[target]["rps"] / out["minimal"]["rps"]
-    for target, r in out.items():
+        out[label] = {**median, "rounds_rps": [r["rps"] for r in results]}
+    for label in out:
+        if label != "minimal" and "minimal" in out:
+            out[label]["vs_minimal"] = out[label]["rps"] / out["minimal"]["rps"]
+        target, _, signature = label.partition("[")
+        if signature and target in out:
+            out[label]["vs_v1"] = out[label]["rps"] / out[target]["rps"]
+    for label, r in out.items():
         ratio = f"  {r['vs_minimal']:.0%} of minimal" if "vs_minimal" in r else ""
-        print(f"MEDIAN {kind:10} {target:13} {r['rps']:7.1f} orders/s  p50 {r['p50_ms']:.1f} ms"
+        ratio += f"  {r['vs_v1']:.0%} of v1" if "vs_v1" in r else ""
+        print(f"MEDIAN {kind:10} {label:17} {r['rps']:7.1f} orders/s  p50 {r['p50_ms']:.1f} ms"
               f"  p99 {r['p99_ms']:.1f} ms  server CPU {r['server_cpu_ms_per_request']:.2f} "
               f"ms/req{ratio}", flush=True)
     return out
@@ -385,8 +425,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--targets", default="minimal,serve,serve+worker")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--signatures", default="v1",
+                        help="v1 (HMAC), v1a (Ed25519) or v1,v1a (both, interleaved)")
     parser.add_argument("--json", dest="json_out", default=None)
     args = parser.parse_args()
+    if not set(args.signatures.split(",")) <= {"v1", "v1a"}:
+        parser.error("--signatures: v1, v1a or v1,v1a")
+    os.environ[HOSTER_KEY_ENV] = HOSTER_KEY  # the servers' signing key, for v1a callbacks
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers on the way out
     info = machine()
     if "postgresql" in args.databases:
