@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,18 @@ ROOT = Path(__file__).resolve().parents[2]
 # The demo keys of examples/demo_ed25519.toml and the README.
 DEMO_HOSTER_KEY = "whsk_ZGVtbyBob3N0ZXIga2V5IC0gbmV2ZXIgdXNlIGl0ISE="
 DEMO_ISSUER_KEY = "whsk_ZGVtbyBpc3N1ZXIga2V5IC0gbmV2ZXIgdXNlIGl0ISE="
+
+
+def acknowledged_order(base_url: str, timeout: float = 10.0) -> requests.Response:
+    """The order's detail once the worker has recorded the issuer's 2xx (it answers the
+    acknowledgement before the worker commits ``acknowledged_at``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stored = requests.get(f"{base_url}/v1/orders/eu-tco/ord-1", timeout=10,
+                              headers={"Authorization": f"Bearer {TOKEN}"})
+        if stored.json().get("acknowledged_at") or time.monotonic() > deadline:
+            return stored
+        time.sleep(0.05)
 
 
 def test_a_public_key_issuer_gets_an_acknowledgement_signed_with_the_published_key(
@@ -50,8 +63,7 @@ def test_a_public_key_issuer_gets_an_acknowledgement_signed_with_the_published_k
                                                         issued_at="2026-01-01T00:00:00Z"))
                 assert response.status_code == 201, response.text
                 (ack,) = issuer.wait_for(1, timeout=10.0)
-            stored = requests.get(f"{receiver.url}/v1/orders/eu-tco/ord-1", timeout=10,
-                                  headers={"Authorization": f"Bearer {TOKEN}"})
+            stored = acknowledged_order(receiver.url)
     finally:
         app.extensions["hoster_compliance_worker"].stop()
         app.extensions["hoster_compliance"].engine.dispose()

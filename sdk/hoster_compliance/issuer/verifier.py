@@ -77,8 +77,8 @@ def fetch_public_keys(
     """GET the hoster's published public keys from ``{hoster_url}/.well-known/...``.
 
     Raises ``KeysUnavailable`` when they cannot be fetched (network, status, size, JSON) and
-    ``InvalidPayload`` when the list is malformed. An issuer keeps the keys it fetched and
-    fetches again when a callback does not verify (the hoster rotated).
+    ``InvalidPayload`` when the list is malformed. An issuer should keep the keys it fetched
+    and fetch again when a callback does not verify (the hoster may have rotated).
     """
     url = hoster_url.rstrip("/") + KEYS_PATH
     getter = session if session is not None else requests
