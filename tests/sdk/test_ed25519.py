@@ -12,7 +12,7 @@ import nacl.encoding
 import nacl.exceptions
 import nacl.signing
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
@@ -327,3 +327,37 @@ def test_signer_repr_and_redaction_never_show_a_secret() -> None:
     assert SECRET[6:] not in repr(signer) and SIGNING_KEY[5:] not in repr(signer)
     assert signer.redact(f"error near {SECRET} and {SECRET[6:]}") == (
         "error near [secret] and [secret]")
+
+
+# -- arbitrary input -------------------------------------------------------------------------
+
+_v1a_tokens = st.one_of(
+    st.text(max_size=60),
+    st.builds(lambda t: "v1a," + t, st.text(max_size=90)),
+    st.builds(lambda b: "v1a," + base64.b64encode(b).decode(), st.binary(min_size=60,
+                                                                         max_size=68)),
+    st.just(v1a_headers()["webhook-signature"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    headers=st.fixed_dictionaries(
+        {}, optional={"webhook-id": st.one_of(st.just(MSG_ID), st.text(max_size=30)),
+                      "webhook-timestamp": st.one_of(st.just(str(TS)), st.text(max_size=12)),
+                      "webhook-signature": st.lists(_v1a_tokens, max_size=4).map(" ".join)}),
+    body=st.one_of(st.just(BODY), st.binary(max_size=100)),
+    public_keys=st.lists(st.one_of(st.text(max_size=50), st.just(PUBLIC_KEY),
+                                   st.just(SIGNING_KEY)), max_size=3),
+)
+def test_arbitrary_v1a_input_raises_only_signature_errors(
+    headers: dict[str, str], body: bytes, public_keys: list[str]
+) -> None:
+    try:
+        result = signing.verify([], headers, body, now=TS, public_keys=public_keys)
+    except (errors.MissingSignature, errors.InvalidSignature, errors.TimestampOutOfTolerance):
+        assert not signing.is_valid([], headers, body, now=TS, public_keys=public_keys)
+    else:
+        # Only the real signature of the real content under the real key can pass.
+        assert (result, body, PUBLIC_KEY in public_keys) == (MSG_ID, BODY, True)
+        assert int(headers["webhook-timestamp"]) == TS  # leading zeros read as the integer
