@@ -18,10 +18,9 @@ from hoster_compliance.config import Config, IssuerConfig
 from hoster_compliance.issuer import CallbackServer, IssuerSender, fetch_public_keys
 from hoster_compliance.protocol import keys as ed25519
 from hoster_compliance_receiver import create_app
-from tests.conftest import TOKEN, LiveServer, order_data
-from tests.reliability.helpers import Receiver, free_port
+from tests.helpers import ROOT, TOKEN, LiveServer, order_data
+from tests.helpers.processes import Receiver, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 # The demo keys of examples/demo_ed25519.toml and the README.
 DEMO_HOSTER_KEY = "whsk_ZGVtbyBob3N0ZXIga2V5IC0gbmV2ZXIgdXNlIGl0ISE="
 DEMO_ISSUER_KEY = "whsk_ZGVtbyBpc3N1ZXIga2V5IC0gbmV2ZXIgdXNlIGl0ISE="

@@ -17,9 +17,9 @@ from hoster_compliance.protocol import keys as ed25519
 from hoster_compliance.protocol import signing
 from hoster_compliance.service import ComplianceService
 from hoster_compliance_receiver import create_app
-from tests.conftest import ISSUER_SECRET, TOKEN, FakeClock, order_data
-from tests.receiver.test_webhooks import envelope
-from tests.sdk.test_ed25519 import OTHER_SIGNING_KEY, PUBLIC_KEY, SIGNING_KEY
+from tests.helpers import ISSUER_SECRET, TOKEN, FakeClock, order_data
+from tests.helpers.keys import OTHER_SIGNING_KEY, PUBLIC_KEY, SIGNING_KEY
+from tests.helpers.webhooks import envelope
 
 OLD_HOSTER_KEY, OLD_HOSTER_PUBLIC = ed25519.generate_key_pair()
 HOSTER_KEY, HOSTER_PUBLIC = ed25519.generate_key_pair()

@@ -19,6 +19,15 @@ from standardwebhooks.webhooks import Webhook
 from hoster_compliance import errors
 from hoster_compliance.protocol import keys as ed25519
 from hoster_compliance.protocol import signing
+from tests.helpers.keys import (
+    OTHER_PUBLIC_KEY,
+    OTHER_SIGNING_KEY,
+    PUBLIC_KEY,
+    SEED,
+    SIGNING_KEY,
+    whpk,
+    whsk,
+)
 
 # RFC 8032 section 7.1: (secret key = seed, public key, message, signature), hex. TEST 1, 2, 3
 # and SHA(abc) (whose message is SHA-512("abc")); TEST 1024's 1023-byte message is left out.
@@ -46,20 +55,6 @@ TS = 1614265330
 BODY = b'{"test": 2432232314}'
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-
-def whsk(seed: bytes) -> str:
-    return "whsk_" + base64.b64encode(seed).decode()
-
-
-def whpk(raw: bytes) -> str:
-    return "whpk_" + base64.b64encode(raw).decode()
-
-
-SEED = bytes.fromhex(RFC8032[0][0])
-SIGNING_KEY = whsk(SEED)
-PUBLIC_KEY = whpk(bytes.fromhex(RFC8032[0][1]))
-OTHER_SIGNING_KEY = whsk(bytes.fromhex(RFC8032[1][0]))
-OTHER_PUBLIC_KEY = whpk(bytes.fromhex(RFC8032[1][1]))
 
 ids = st.text(min_size=1, max_size=60).filter(lambda s: s.strip() != "")
 timestamps = st.integers(min_value=0, max_value=2**33)
