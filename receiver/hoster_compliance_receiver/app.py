@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import PathConverter
 
@@ -17,7 +17,7 @@ from hoster_compliance.store.engine import storage_unavailable
 from hoster_compliance.timeutil import Clock, utcnow
 from hoster_compliance.workers import InProcessWorker
 
-from . import openapi, operator, webhooks
+from . import openapi, operator, ui, webhooks
 from .responses import json_response
 
 log = logging.getLogger("hoster_compliance.receiver")
@@ -59,6 +59,7 @@ def create_app(
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(operator.bp)
     app.register_blueprint(openapi.bp)
+    ui.init_app(app, service)
 
     @app.errorhandler(ComplianceError)
     def _compliance_error(exc: ComplianceError) -> Response:
@@ -69,6 +70,8 @@ def create_app(
     def _http_error(exc: HTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             exc.code or 500, "bad_request")
+        if request.path.startswith(ui.PREFIX + "/"):  # no dashboard route matched: a page
+            return ui.error_page(exc.code or 400, code, exc.description or "")
         return json_response(exc.code or 400, {"error": code, "message": exc.description or ""})
 
     @app.errorhandler(Exception)

@@ -23,7 +23,8 @@ _ISSUER_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _TOP_KEYS = (
     "hoster_id", "service_name", "provider_name", "database_url", "operator_tokens",
     "operator_tokens_env", "max_body_bytes", "timestamp_tolerance_seconds",
-    "callback_timeout_seconds", "signing_key_env", "issuers", "mail",
+    "callback_timeout_seconds", "signing_key_env", "issuers", "mail", "dashboard_url",
+    "dashboard_secret_env",
 )
 _ISSUER_KEYS = (
     "id", "name", "member_state", "secrets", "secrets_env", "public_keys", "public_keys_env",
@@ -104,6 +105,11 @@ class Config:
     #: sign ``v1a`` callbacks (the newest first), so that an issuer still holding the old
     #: public key keeps verifying during a rotation.
     signing_keys: tuple[str, ...] = field(default=(), repr=False)
+    #: Where people reach the dashboard (``https://...`` makes its cookie ``Secure``).
+    dashboard_url: str | None = None
+    #: The dashboard's session key, from ``dashboard_secret_env``; ``None``: a random key kept
+    #: in the database (PROTOCOL 12).
+    dashboard_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.service_name is None:
@@ -210,10 +216,16 @@ def _build(data: dict[str, Any], base_dir: str, env: Mapping[str, str]) -> Confi
     if "mail" in data:
 
         numbers["mail"] = parse_mail(data["mail"], env)
+    # the dashboard's address follows the rules of api_base (absolute http(s), no query, no
+    # credentials; a trailing "/" dropped)
+    dashboard_url = check.optional(data, "dashboard_url", check.api_base)
+    dashboard_secret = check.optional(
+        data, "dashboard_secret_env", lambda value, key: _dashboard_secret(value, key, env)
+    )
     return Config(
         hoster_id=hoster_id, database_url=database_url, operator_tokens=tokens, issuers=issuers,
         service_name=service_name, provider_name=provider_name, signing_keys=signing_keys,
-        **numbers,
+        dashboard_url=dashboard_url, dashboard_secret=dashboard_secret, **numbers,
     )
 
 
@@ -278,3 +290,18 @@ def _issuer(table: dict[str, Any], prefix: str, env: Mapping[str, str]) -> Issue
         )
     except ConfigError as exc:  # the cross-field rules of IssuerConfig, named in full here
         raise ConfigError(prefix + exc.key, exc.problem) from None
+
+
+#: The shortest session key taken from ``dashboard_secret_env``: whoever guesses it can forge a
+#: dashboard session, so it must be at least as strong as 32 random hex digits (128 bits).
+MIN_DASHBOARD_SECRET = 32
+
+
+def _dashboard_secret(value: Any, key: str, env: Mapping[str, str]) -> str:
+    secret = check.env_variable(value, key, env)
+    if len(secret) < MIN_DASHBOARD_SECRET:
+        raise ConfigError(
+            key, f"the environment variable must hold at least {MIN_DASHBOARD_SECRET} "
+            "characters (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    return secret

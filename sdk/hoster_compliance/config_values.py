@@ -110,9 +110,9 @@ def api_base(value: Any, key: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(key, "must be an absolute http:// or https:// URL")
     if "?" in url or "#" in url:
-        raise ConfigError(key, "must not have a query or fragment (callback paths are appended)")
+        raise ConfigError(key, "must not have a query or fragment (paths are appended to it)")
     if "@" in parts.netloc:
-        raise ConfigError(key, "must not contain credentials (callbacks are signed instead)")
+        raise ConfigError(key, "must not contain credentials")
     return url.rstrip("/")
 
 

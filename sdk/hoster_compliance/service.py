@@ -7,10 +7,15 @@ on Django, FastAPI or plain WSGI gets exactly the receiver's behaviour."""
 from __future__ import annotations
 
 import functools
+import io
 import logging
+import secrets
+import tempfile
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -19,14 +24,15 @@ from sqlalchemy.engine import Engine
 from .config import Config
 from .delivery import outbox
 from .delivery.outbox import DeliveryWorker
-from .errors import ComplianceError, InvalidQuery, StorageUnavailable
+from .errors import ComplianceError, StorageUnavailable
 from .orders import actions, intake, reads
 from .protocol import schemas_in as schemas
 from .protocol.strict_json import parse_json
-from .report import build_report
-from .store.audit import AuditProblem, verify_chain
+from .report import build_report, orders_by_month, parse_period, write_dsa_csv
+from .store.audit import AuditProblem, chain_head_of, verify_chain
 from .store.engine import init_schema, make_engine, storage_unavailable
 from .store.group_commit import GroupCommitStats, GroupCommitter
+from .store.keys import shared_key
 from .timeutil import Clock, to_micros, utcnow
 
 log = logging.getLogger("hoster_compliance.service")
@@ -220,15 +226,7 @@ class ComplianceService:
     def report(self, start: date | str, end: date | str) -> dict[str, Any]:
         """The transparency report (PROTOCOL 8) for ``start``..``end``, both included; dates or
         ``YYYY-MM-DD`` strings, checked (``InvalidQuery``)."""
-        try:
-            first = start if isinstance(start, date) else date.fromisoformat(start)
-            last = end if isinstance(end, date) else date.fromisoformat(end)
-        except ValueError as exc:
-            raise InvalidQuery("start and end are required dates (YYYY-MM-DD).") from exc
-        if last < first:
-            raise InvalidQuery("end must not be before start.")
-        if last >= date.max:  # the report runs to the day after end
-            raise InvalidQuery("end must be before 9999-12-31.")
+        first, last = parse_period(start, end)
         return build_report(self.engine, first, last, now=self.clock())
 
     @_translating_storage_errors
@@ -245,6 +243,52 @@ class ComplianceService:
     def close(self) -> None:
         """Close the database connections (the service is not used afterwards)."""
         self.engine.dispose()
+
+    # -- the dashboard (PROTOCOL 12) -----------------------------------------------------------
+
+    @_translating_storage_errors
+    def open_counts(self) -> dict[str, dict[str, int]]:
+        """Open and overdue orders by kind: ``{kind: {"open": n, "overdue": m}}``."""
+        return reads.open_counts(self.engine, self.clock())
+
+    @_translating_storage_errors
+    def report_by_month(self, start: date | str, end: date | str) -> list[dict[str, Any]]:
+        """The report's order totals for each month of the period (the dashboard's charts)."""
+        first, last = parse_period(start, end)
+        return orders_by_month(self.engine, first, last, now=self.clock())
+
+    @_translating_storage_errors
+    def dsa_csv_zip(self, start: date | str, end: date | str) -> bytes:
+        """The Commission's template files of the report (``report --format dsa-csv``) as one
+        zip archive."""
+        first, last = parse_period(start, end)
+        now = self.clock()
+        report = build_report(self.engine, first, last, now=now)
+        buffer = io.BytesIO()
+        with tempfile.TemporaryDirectory(prefix="hc-dsa-csv-") as folder:
+            paths = write_dsa_csv(
+                report, Path(folder), service_name=self.config.service_name or "",
+                provider_name=self.config.provider_name or "", published=now.date())
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path in paths:
+                    archive.write(path, path.name)
+        return buffer.getvalue()
+
+    @_translating_storage_errors
+    def audit_head(self) -> dict[str, Any] | None:
+        """The newest event of the audit trail, ``{"seq", "hash"}``; None while it is empty."""
+        with self.engine.connect().execution_options(readonly=True) as conn:
+            return chain_head_of(conn)
+
+    @_translating_storage_errors
+    def dashboard_secret(self) -> str:
+        """The key that signs the dashboard's sessions and CSRF tokens: ``dashboard_secret_env``
+        when configured, else a random key made once and kept in the database, shared by every
+        process (PROTOCOL 12). ``StorageUnavailable`` while the database does not answer."""
+        if self.config.dashboard_secret is not None:
+            return self.config.dashboard_secret
+        return shared_key(self.engine, "dashboard_session", lambda: secrets.token_hex(32),
+                          to_micros(self.clock()))
 
     def healthy(self) -> bool:
         """True when the database answers."""

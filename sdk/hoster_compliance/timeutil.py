@@ -68,3 +68,29 @@ def from_micros(value: int | None) -> datetime | None:
 def format_micros(value: int | None) -> str | None:
     """A stored time (microseconds since the epoch) written as :func:`format_time` does."""
     return format_time(from_micros(value))
+
+
+def duration_text(seconds: float) -> str:
+    """A duration for people, its two largest units: "47 min", "2 h 5 min", "3 d 4 h"; under a
+    minute, "under 1 min"."""
+    minutes = int(abs(seconds)) // 60
+    if minutes == 0:
+        return "under 1 min"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    units = [(days, "d"), (hours, "h"), (mins, "min")]
+    while units[0][0] == 0:
+        units.pop(0)
+    shown = [f"{n} {unit}" for n, unit in units[:2] if n]
+    return " ".join(shown)
+
+
+def time_left_text(deadline: datetime | None, now: datetime) -> str:
+    """The time to a deadline as the alerts and the dashboard write it: "in 47 min",
+    "overdue by 2 h 5 min", or "no deadline"."""
+    if deadline is None:
+        return "no deadline"
+    left = (deadline - now).total_seconds()
+    if left < 0:
+        return "overdue by " + duration_text(left)
+    return "in " + duration_text(left)

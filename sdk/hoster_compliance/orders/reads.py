@@ -269,3 +269,13 @@ def list_deliveries(
         query = query.where(deliveries.c.state == state)
     with engine.connect().execution_options(readonly=True) as conn:
         return {"deliveries": [delivery_view(r) for r in conn.execute(query)]}
+
+
+def open_counts(engine: Engine, now: datetime) -> dict[str, dict[str, int]]:
+    """Open and overdue orders by kind, from the (status, deadline) index."""
+    overdue = sa.func.sum(sa.case((orders.c.deadline < to_micros(now), 1), else_=0))
+    query = (sa.select(orders.c.kind, sa.func.count(), overdue)
+             .where(orders.c.status == "open").group_by(orders.c.kind))
+    with engine.connect().execution_options(readonly=True) as conn:
+        return {kind: {"open": int(n), "overdue": int(late or 0)}
+                for kind, n, late in conn.execute(query)}

@@ -126,3 +126,8 @@ def is_subcategory(category_code: str, subcategory_code: object) -> bool:
 
 CATEGORIES: tuple[str, ...] = tuple(c.code for c in _load())
 """The category codes in file order."""
+
+
+def category_name(code: str) -> str:
+    """The Commission's name of a category (Annex I, Part 2), or the code if it has none."""
+    return category(code).description if is_category(code) else code

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from ..vocabulary import EU_DSA_ART9, EU_TCO, NL_ATKM, NL_NTD, OPEN, OTHER
 from ..vocabulary import REGIMES as REGIME_CODES
 
-__all__ = ["DEFAULT_DEADLINES", "REGIME_CODES", "compute_deadline", "is_overdue",
-           "resolve_regime"]
+__all__ = ["DEFAULT_DEADLINES", "DUE_SOON_AT", "REGIME_CODES", "compute_deadline", "is_due_soon",
+           "is_overdue", "resolve_regime"]
 
 #: Time allowed after receipt when the order names no deadline; ``None``: no deadline.
 DEFAULT_DEADLINES: dict[str, timedelta | None] = {
@@ -39,3 +39,18 @@ def compute_deadline(
 def is_overdue(status: str, deadline: datetime | None, now: datetime) -> bool:
     """Overdue: still open and past its deadline (PROTOCOL 5)."""
     return status == OPEN and deadline is not None and now > deadline
+
+
+#: When an open order becomes "due soon": this fraction of the time from receipt to deadline.
+DUE_SOON_AT = 0.75
+
+
+def is_due_soon(
+    status: str, received_at: datetime, deadline: datetime | None, now: datetime,
+    fraction: float = DUE_SOON_AT,
+) -> bool:
+    """Due soon: open, not yet overdue, and past ``fraction`` of the time from receipt to its
+    deadline (an order received past its deadline is overdue, never due soon)."""
+    if status != OPEN or deadline is None or is_overdue(status, deadline, now):
+        return False
+    return now >= received_at + (deadline - received_at) * fraction

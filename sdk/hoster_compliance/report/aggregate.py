@@ -15,10 +15,12 @@ from ..errors import InvalidQuery
 from ..timeutil import format_micros, format_time, to_micros
 from .layout import NOTICE, ORDER, TOTAL, row_sort_key, template_row_key
 from .medians import Slots
-from .queries import Groups, collect
+from .queries import Groups, collect, collect_orders_by_slice
 
 _ALL, _TF = "all", "trusted_flagger"
 _MAX_WORKERS = 4
+#: The longest period ``orders_by_month`` splits (ten years).
+MAX_MONTHS = 120
 
 
 def build_report(
@@ -32,9 +34,7 @@ def build_report(
         raise InvalidQuery("start is after end", fields={"start": ["Must not be after end."]})
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    lo = to_micros(datetime.combine(start, time(), UTC))
-    hi = to_micros(datetime.combine(end + timedelta(days=1), time(), UTC))
-    as_of = min(to_micros(now), hi)
+    lo, hi, as_of = _bounds(start, end, now)
     order_groups, notice_groups = _collect_all(engine, lo, hi, as_of, _workers(engine, workers))
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat()},
@@ -43,6 +43,54 @@ def build_report(
         "orders": _orders(order_groups),
         "notices": _notices(notice_groups),
     }
+
+
+def parse_period(start: date | str | None, end: date | str | None) -> tuple[date, date]:
+    """A report period, both days included, from dates or ``YYYY-MM-DD`` strings (query
+    values); ``InvalidQuery`` naming the problem otherwise."""
+    try:
+        first = start if isinstance(start, date) else date.fromisoformat(start or "")
+        last = end if isinstance(end, date) else date.fromisoformat(end or "")
+    except ValueError as exc:
+        raise InvalidQuery("start and end are required dates (YYYY-MM-DD).") from exc
+    if last < first:
+        raise InvalidQuery("end must not be before start.")
+    if last >= date.max:  # the report runs to the day after end
+        raise InvalidQuery("end must be before 9999-12-31.")
+    return first, last
+
+
+def _bounds(start: date, end: date, now: datetime) -> tuple[int, int, int]:
+    """[lo, hi) of the period in microseconds, and the instant it is judged at (PROTOCOL 8:
+    the earlier of now and the day after ``end``)."""
+    lo = to_micros(datetime.combine(start, time(), UTC))
+    hi = to_micros(datetime.combine(end + timedelta(days=1), time(), UTC))
+    return lo, hi, min(to_micros(now), hi)
+
+
+def orders_by_month(
+    engine: Engine, start: date, end: date, *, now: datetime
+) -> list[dict[str, Any]]:
+    """The orders' total figures of :func:`build_report` for each calendar month of the period
+    (``"month": "YYYY-MM"``; the first and last months clipped to the period), judged as the
+    whole period is, so the months add up to the report's ``within_deadline`` and
+    ``overdue``. For the dashboard's charts."""
+    if start > end:
+        raise InvalidQuery("start is after end", fields={"start": ["Must not be after end."]})
+    months: list[date] = []
+    first = date(start.year, start.month, 1)
+    while first <= end:
+        months.append(first)
+        first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        if len(months) > MAX_MONTHS:
+            raise InvalidQuery(f"The period spans more than {MAX_MONTHS} months.")
+    lo, hi, as_of = _bounds(start, end, now)
+    edges = [lo] + [to_micros(datetime.combine(m, time(), UTC)) for m in months[1:]] + [hi]
+    slices = collect_orders_by_slice(engine, list(zip(edges, edges[1:], strict=False)), as_of)
+    return [
+        {"month": f"{m.year:04d}-{m.month:02d}"} | _orders(groups)["total"]
+        for m, groups in zip(months, slices, strict=True)
+    ]
 
 
 def _workers(engine: Engine, requested: int | None) -> int:

@@ -62,6 +62,14 @@ def collect(engine: Engine, lo: int, hi: int, as_of: int) -> tuple[Groups, Group
         return _orders(conn, lo, hi, as_of), _notices(conn, lo, hi)
 
 
+def collect_orders_by_slice(
+    engine: Engine, bounds: list[tuple[int, int]], as_of: int
+) -> list[Groups]:
+    """The orders' fine groups of each [lo, hi) in ``bounds``, read in one snapshot."""
+    with snapshot(engine) as conn:
+        return [_orders(conn, lo, hi, as_of) for lo, hi in bounds]
+
+
 def _in_period(kind: str, lo: int, hi: int) -> Any:
     return and_(o.kind == kind, o.received_at >= lo, o.received_at < hi)
 

@@ -109,8 +109,7 @@ def within_deadline_share(figures: dict[str, Any]) -> tuple[int, int, float | No
 
 
 def _category_name(code: str) -> str:
-    """The Commission's name of a category (Annex I, Part 2), or the code if it has none."""
-    return categories.category(code).description if categories.is_category(code) else code
+    return categories.category_name(code)
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:

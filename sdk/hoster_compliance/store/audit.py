@@ -122,3 +122,12 @@ def verify_chain(conn: Connection) -> tuple[int, list[AuditProblem]]:
             "the newest event recorded is missing or was changed (deleted at the end)",
         ))
     return count, problems
+
+
+def chain_head_of(conn: Connection) -> dict[str, Any] | None:
+    """The newest event's ``{"seq", "hash"}`` (what an issuer or an operator keeps to prove
+    later that nothing up to it was rewritten); None while the trail is empty."""
+    head = conn.execute(sa.select(chain_head).where(chain_head.c.id == 1)).first()
+    if head is None or head.event_id is None:
+        return None
+    return {"seq": head.event_id, "hash": head.hash}

@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ConfigError
-from .tables import GENESIS_HASH, SCHEMA_VERSION, chain_head, metadata, schema_info
+from .tables import GENESIS_HASH, SCHEMA_VERSION, chain_head, local_keys, metadata, schema_info
 
 log = logging.getLogger("hoster_compliance.migrations")
 
@@ -56,8 +56,15 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
-#: Steps after version 1, in order. Empty while version 1 is the only released schema.
-MIGRATIONS: tuple[Migration, ...] = ()
+def _add_local_keys(conn: Connection) -> None:
+    local_keys.create(conn)
+
+
+#: Steps after version 1, in order.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(2, "local_keys: keys this installation made (the dashboard's session key)",
+              _add_local_keys),
+)
 
 
 class SchemaTooNew(ConfigError):

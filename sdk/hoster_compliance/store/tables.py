@@ -21,7 +21,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 # The schema version this code writes; bumped with every migration (see store/migrations.py).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: The audit chain's hash before its first event (``chain_head`` of an empty trail).
 GENESIS_HASH = "0" * 64
@@ -138,4 +138,16 @@ chain_head = Table(
     Column("id", Integer, primary_key=True),
     Column("hash", String(64), nullable=False),
     Column("event_id", Integer),
+)
+
+# Keys this installation made for itself, by name: "dashboard_session" signs the dashboard's
+# session cookies and CSRF tokens when no dashboard_secret_env is configured. One row each, made
+# once (the first process to ask inserts it; the others read it), so every process and machine
+# shares it.
+local_keys = Table(
+    "local_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
 )

@@ -1,0 +1,94 @@
+"""Pure helpers of the dashboard's pages: how a deadline is shown, what a form becomes, which
+redirect targets are safe. No Flask here, so each is tested on its own."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from hoster_compliance.protocol.regimes import DUE_SOON_AT, is_due_soon, is_overdue
+from hoster_compliance.timeutil import format_time, parse_time, time_left_text
+
+#: A ``datetime-local`` input's value (no offset); the form says it is UTC.
+_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
+
+
+def deadline_view(
+    order: Mapping[str, Any], now: datetime, fraction: float = DUE_SOON_AT
+) -> dict[str, Any]:
+    """How an order's deadline is shown: ``state`` (a CSS class: ``overdue``, ``due-soon``,
+    ``open``, ``closed``), ``flag`` (the word that says it, so colour is never the only
+    signal), ``left`` ("in 47 min", "overdue by 2 h 5 min"), and the instants the page's script
+    counts from (``deadline``, ``due_soon_from``, RFC 3339)."""
+    status = order["status"]
+    deadline = parse_time(order["deadline"]) if order.get("deadline") else None
+    received = parse_time(order["received_at"])
+    due_soon_from = None
+    if deadline is not None:
+        due_soon_from = format_time(received + (deadline - received) * fraction)
+    if status != "open":
+        return {"state": "closed", "flag": status, "left": "", "deadline": None,
+                "due_soon_from": None}
+    if is_overdue(status, deadline, now):
+        state, flag = "overdue", "overdue"
+    elif is_due_soon(status, received, deadline, now, fraction):
+        state, flag = "due-soon", "due soon"
+    else:
+        state, flag = "open", ""
+    return {"state": state, "flag": flag, "left": time_left_text(deadline, now),
+            "deadline": format_time(deadline), "due_soon_from": due_soon_from}
+
+
+def encode_item(item_id: str) -> str:
+    """An item id as a form value that survives any characters (browsers turn a newline in a
+    submitted value into CR LF)."""
+    return base64.urlsafe_b64encode(item_id.encode("utf-8")).decode("ascii")
+
+
+def decode_item(value: str) -> str | None:
+    """The item id of :func:`encode_item`, or ``None`` when ``value`` is not one."""
+    try:
+        return base64.urlsafe_b64decode(value.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        return None
+
+
+def action_body(form: Mapping[str, str]) -> dict[str, Any]:
+    """The action of PROTOCOL 4 from the dashboard's form; empty fields are left out, and a
+    ``datetime-local`` value is read as UTC. Checking it is the SDK's (``service.act``)."""
+    body: dict[str, Any] = {}
+    action = form.get("action", "").strip()
+    if action:
+        body["action"] = action
+    reason = form.get("reason", "").strip()
+    if reason:
+        body["reason"] = reason
+    basis = form.get("basis", "").strip()
+    if basis:
+        body["basis"] = basis
+    acted_at = form.get("acted_at", "").strip()
+    if acted_at:
+        body["acted_at"] = acted_at + ("Z" if _LOCAL_TIME.fullmatch(acted_at) else "")
+        if len(acted_at) == 16:  # 2026-11-22T09:30: add the seconds RFC 3339 needs
+            body["acted_at"] = acted_at + ":00Z"
+    return body
+
+
+def safe_next(target: str | None, prefix: str = "/ui/") -> str | None:
+    """A redirect target after login, only when it is a path of the dashboard (never another
+    site: ``//evil.example``, ``/\\evil.example``, ``https://...``)."""
+    if not target or not target.startswith(prefix) or "\\" in target:
+        return None
+    if any(c in target for c in "\r\n\t") or target.startswith("//"):
+        return None
+    return target
+
+
+def json_text(value: Any) -> str:
+    """A JSON value as readable text (escaped by the template like any text)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
