@@ -43,7 +43,7 @@ class Page(HTMLParser):
 
     @property
     def text(self) -> str:
-        return "".join(self.texts)
+        return " ".join(self.texts)
 
     def all(self, tag: str) -> list[dict[str, str | None]]:
         return [attrs for name, attrs in self.elements if name == tag]

@@ -42,7 +42,7 @@ def orders() -> Any:
     listing = svc.list_orders(args)
     now = svc.clock()
     rows = [(o, deadline_view(o, now)) for o in listing["orders"]]
-    filters = {k: args[k] for k in ("status", "kind", "issuer_id") if k in args}
+    filters: dict[str, Any] = {k: args[k] for k in ("status", "kind", "issuer_id") if k in args}
     return page(
         "ui/orders.html", rows=rows, filters=filters, counts=svc.open_counts(),
         statuses=STATUSES, kinds=KINDS, issuers=svc.config.issuers,
