@@ -11,7 +11,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 40
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 28, 32
 
 
 def nice_ceiling(value: float) -> float:
@@ -43,7 +43,7 @@ def _frame(title: str, months: Sequence[str], top: float, unit: str) -> list[str
                      f'y2="{y:.1f}"/>')
         parts.append(f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
                      f"{_number(value)}</text>")
-    parts.append(f'<text class="axis" x="4" y="{TOP + 4}">{escape(unit)}</text>')
+    parts.append(f'<text class="axis" x="4" y="14">{escape(unit)}</text>')
     step = max(1, math.ceil(len(months) / 12))  # at most 12 month labels
     slot = (WIDTH - LEFT - RIGHT) / max(1, len(months))
     for n, month in enumerate(months):

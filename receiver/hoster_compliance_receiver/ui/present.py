@@ -22,9 +22,9 @@ def deadline_view(
     order: Mapping[str, Any], now: datetime, fraction: float = DUE_SOON_AT
 ) -> dict[str, Any]:
     """How an order's deadline is shown: ``state`` (a CSS class: ``overdue``, ``due-soon``,
-    ``open``, ``closed``), ``flag`` (the word that says it, so colour is never the only
-    signal), ``left`` ("in 47 min", "overdue by 2 h 5 min"), and the instants the page's script
-    counts from (``deadline``, ``due_soon_from``, RFC 3339)."""
+    ``open``, ``closed``), ``flag`` ("due soon", or the status of a closed order) and ``left``
+    ("in 47 min", "overdue by 2 h 5 min"): the words say what the colour says. And the
+    instants the page's script counts from (``deadline``, ``due_soon_from``, RFC 3339)."""
     status = order["status"]
     deadline = parse_time(order["deadline"]) if order.get("deadline") else None
     received = parse_time(order["received_at"])
@@ -35,7 +35,7 @@ def deadline_view(
         return {"state": "closed", "flag": status, "left": "", "deadline": None,
                 "due_soon_from": None}
     if is_overdue(status, deadline, now):
-        state, flag = "overdue", "overdue"
+        state, flag = "overdue", ""  # the time left says it: "overdue by 2 h 5 min"
     elif is_due_soon(status, received, deadline, now, fraction):
         state, flag = "due-soon", "due soon"
     else:

@@ -27,7 +27,7 @@
       var left = deadline - now;
       var state = left < 0 ? "overdue" : (!isNaN(dueSoon) && now >= dueSoon ? "due-soon" : "open");
       cell.querySelector(".when").textContent = (left < 0 ? "overdue by " : "in ") + duration(left);
-      cell.querySelector(".flag").textContent = state === "open" ? "" : state.replace("-", " ");
+      cell.querySelector(".flag").textContent = state === "due-soon" ? "due soon" : "";
       cell.className = "left " + state;
       var row = cell.closest("tr");
       if (row) { row.className = "row-" + state; }

@@ -1,0 +1,100 @@
+"""Fixtures for tests in a real browser: Debian's Chromium driven by Playwright.
+
+- ``browser`` (session): Chromium from ``shutil.which("chromium")`` (Playwright cannot download
+  its own browser here), headless, with the flags that keep it off the network. When it cannot
+  start, the test FAILS with the reason: browser tests are never skipped (``.ci/run`` installs
+  the ``chromium`` package).
+- ``page``: a fresh browser context (its own cookies) at 1280 x 900 and a page in it; closed
+  after the test. ``new_page(width=..., javascript=...)`` makes more, e.g. 390 px wide or with
+  JavaScript off.
+- ``live``: the real receiver (``create_app`` with its delivery worker, real clock) serving over
+  HTTP on a loopback port, on the parametrised database, with a loopback issuer
+  (``CallbackServer``) as the issuers' ``api_base``: ``live.url``, ``live.issuer``,
+  ``live.service``, ``live.sender`` (an ``IssuerSender`` signing as ``nl-atkm``) and
+  ``live.login(page)``, which logs ``page`` in through the form.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from hoster_compliance.issuer import CallbackServer, IssuerSender
+from hoster_compliance.service import ComplianceService
+from hoster_compliance_receiver import create_app
+from tests.conftest import ISSUER_SECRET, TOKEN, LiveServer, make_config
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-quic"]
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium is not installed (Debian package `chromium`; .ci/run installs it)")
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True,
+                                              args=CHROMIUM_FLAGS, timeout=30_000)
+    except Exception as exc:  # any failure to start is a failed test, never a skip
+        playwright.stop()
+        pytest.fail(f"chromium did not start: {exc}")
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    contexts: list[BrowserContext] = []
+
+    def make(width: int = 1280, height: int = 900, javascript: bool = True) -> Page:
+        context = browser.new_context(viewport={"width": width, "height": height},
+                                      java_script_enabled=javascript)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Page]) -> Page:
+    return new_page()
+
+
+@dataclass
+class Live:
+    url: str
+    issuer: CallbackServer
+    service: ComplianceService
+    sender: IssuerSender
+
+    def login(self, page: Page, token: str = TOKEN) -> None:
+        page.goto(self.url + "/ui/")
+        page.get_by_label("Operator token").fill(token)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(self.url + "/ui/orders")
+
+
+@pytest.fixture
+def live(db_url: str) -> Iterator[Live]:
+    with CallbackServer(ISSUER_SECRET) as issuer:
+        app = create_app(make_config(db_url, api_base=issuer.url), start_worker=True)
+        service: Any = app.extensions["hoster_compliance"]
+        try:
+            with LiveServer(app) as server, \
+                    IssuerSender(server.url, "nl-atkm", ISSUER_SECRET) as sender:
+                yield Live(server.url, issuer, service, sender)
+        finally:
+            app.extensions["hoster_compliance_worker"].stop()
+            service.engine.dispose()
