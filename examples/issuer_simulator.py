@@ -14,6 +14,10 @@ publishes at ``/.well-known/hoster-compliance/keys``, never against a shared sec
 
     HC_ISSUER_SIGNING_KEY=whsk_... python examples/issuer_simulator.py \
         --config examples/demo_ed25519.toml --ed25519
+
+With ``--wait-outcome SECONDS`` it then keeps listening until the hoster has acted on every item
+(in the dashboard, the API or the CLI) and prints the verified outcome; exit status 1 when none
+arrived in time.
 """
 
 from __future__ import annotations
@@ -105,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                              "published keys")
     parser.add_argument("--signing-key-env", default="HC_ISSUER_SIGNING_KEY",
                         help="with --ed25519: the variable holding the issuer's whsk_ key")
+    parser.add_argument("--wait-outcome", type=float, default=0.0, metavar="SECONDS",
+                        help="then wait this long for the outcome (someone acts on the order)")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
@@ -150,7 +156,31 @@ def main(argv: list[str] | None = None) -> int:
               f"the 2xx; signature {'verified' if ack.verified else 'INVALID: ' + str(ack.error)}"
               f" ({', '.join(versions)})")
         print(json.dumps(ack.payload, indent=2))
-        return 0 if ack.verified else 1
+        if not ack.verified:
+            return 1
+        if args.wait_outcome > 0:
+            return wait_for_outcome(callbacks, args, issuer.id, order_id)
+        return 0
+
+
+def wait_for_outcome(callbacks: CallbackServer, args: argparse.Namespace, issuer_id: str,
+                     order_id: str) -> int:
+    """Wait for the hoster to act on every item, then print the verified outcome."""
+    print(f"waiting up to {args.wait_outcome:.0f} s for the outcome: act on the order at "
+          f"{args.receiver}/ui/orders/{issuer_id}/{order_id}", flush=True)
+    try:
+        got = callbacks.wait_for(
+            lambda received: any(c.path.endswith("/outcome") for c in received),
+            timeout=args.wait_outcome,
+        )
+    except TimeoutError:
+        print(f"no outcome within {args.wait_outcome:.0f} s", file=sys.stderr)
+        return 1
+    outcome = next(c for c in got if c.path.endswith("/outcome"))
+    print(f"outcome received; signature "
+          f"{'verified' if outcome.verified else 'INVALID: ' + str(outcome.error)}")
+    print(json.dumps(outcome.payload, indent=2), flush=True)
+    return 0 if outcome.verified else 1
 
 
 if __name__ == "__main__":
