@@ -26,7 +26,8 @@ from typing import Any
 
 from hoster_compliance.report.layout import category_layout
 from hoster_compliance.store.engine import init_schema, make_engine
-from hoster_compliance.store.tables import items, orders
+from hoster_compliance.store.tables import deliveries, events, items, orders
+from hoster_compliance.timeutil import format_micros
 
 HOUR = 3_600_000_000
 SECOND = 1_000_000
@@ -61,6 +62,11 @@ ITEM_COLUMNS = [
     "id", "order_pk", "position", "item_id", "url", "content_hash_algorithm",
     "content_hash_value", "note", "action", "acted_at", "reason", "basis", "automated",
     "effect_given", "preserve_until", "actor",
+]
+EVENT_COLUMNS = ["id", "order_pk", "at", "type", "actor", "detail", "prev_hash", "hash"]
+DELIVERY_COLUMNS = [
+    "id", "order_pk", "issuer_id", "order_id", "type", "path", "webhook_id", "body", "state",
+    "attempts", "created_at", "next_attempt_at", "last_status", "delivered_at", "give_up_at",
 ]
 
 
@@ -160,7 +166,8 @@ class _Maker:
         completed = max(acted) if all_done else None
         effect_at = max(effect) if all_done and effect else None
         data = json.dumps({
-            "category": category, "deadline": deadline, "issued_at": received - 30 * SECOND,
+            "category": category, "deadline": format_micros(deadline),
+            "issued_at": format_micros(received - 30 * SECOND),
             "items": [{"item_id": r[3], "url": r[4]} for r in item_rows], "kind": kind,
             "legal_basis": "Art. 9 DSA; national law", "order_id": f"o-{pk:08d}",
             "statement_of_reasons": "The content is manifestly illegal under the cited law.",
@@ -174,6 +181,52 @@ class _Maker:
             "Withdrawn by the issuer." if withdrawn is not None else None, n_items, len(acted),
         )
         return order_row, item_rows
+
+
+class _Trail:
+    """The events and callbacks an order leaves (``--trail``): received, acknowledged, one
+    action per item, completed; an acknowledgement and an outcome delivery. The hashes are
+    placeholders, not a chain: for read benchmarks (order pages), not for ``audit verify``."""
+
+    def __init__(self) -> None:
+        self.event_pk = 0
+        self.delivery_pk = 0
+
+    def rows(self, order: tuple, item_rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+        o = dict(zip(ORDER_COLUMNS, order, strict=True))
+        pk, received = o["id"], o["received_at"]
+        found: list[tuple[int, str, str, dict[str, Any]]] = [
+            (received, "received", f"issuer:{o['issuer_id']}",
+             {"deadline": o["deadline"], "items": o["items_total"], "kind": o["kind"]})]
+        deliveries = [(received, "order.acknowledged", o["acknowledged_at"])]
+        if o["acknowledged_at"] is not None:
+            found.append((o["acknowledged_at"], "acknowledged", "system:outbox",
+                          {"status": 200}))
+        for item in item_rows:
+            i = dict(zip(ITEM_COLUMNS, item, strict=True))
+            if i["action"] is not None:
+                found.append((i["acted_at"], "action", "operator:0000abcd",
+                              {"action": i["action"], "item_id": i["item_id"]}))
+        if o["completed_at"] is not None:
+            found.append((o["completed_at"], "completed", "operator:0000abcd", {}))
+            deliveries.append((o["completed_at"], "order.outcome", o["completed_at"] + SECOND))
+        events = []
+        for at, kind, actor, detail in found:
+            self.event_pk += 1
+            events.append((self.event_pk, pk, at, kind, actor,
+                           json.dumps(detail, sort_keys=True), "0" * 64, f"{self.event_pk:064x}"))
+        sent = []
+        for created, kind, delivered in deliveries:
+            self.delivery_pk += 1
+            path = "acknowledgement" if kind == "order.acknowledged" else "outcome"
+            sent.append((
+                self.delivery_pk, pk, o["issuer_id"], o["order_id"], kind,
+                f"/v1/orders/{o['order_id']}/{path}", f"msg_{self.delivery_pk:024x}", "{}",
+                "delivered" if delivered is not None else "pending", 1, created,
+                None if delivered is not None else created, 200 if delivered else None,
+                delivered, created + 72 * HOUR,
+            ))
+        return events, sent
 
 
 def rows(count: int, year: int = 2026, seed: int = 1) -> Iterator[tuple[tuple, list[tuple]]]:
@@ -191,8 +244,10 @@ def generate(
     seed: int = 1,
     batch: int = 20_000,
     progress: Callable[[str], None] | None = None,
+    trail: bool = False,
 ) -> int:
-    """Fill the (empty) database at ``url`` with ``count`` orders; returns the number of items."""
+    """Fill the (empty) database at ``url`` with ``count`` orders; returns the number of items.
+    ``trail``: also each order's events and deliveries (see ``_Trail``)."""
     engine = make_engine(url)
     init_schema(engine)
     sqlite_path = engine.url.database if engine.dialect.name == "sqlite" else None
@@ -203,32 +258,46 @@ def generate(
         raw.execute("PRAGMA synchronous=OFF")
         raw.execute("PRAGMA cache_size=-200000")
 
-        def write(order_batch: list[tuple], item_batch: list[tuple]) -> None:
+        def write(order_batch: list[tuple], item_batch: list[tuple], event_batch: list[tuple],
+                  delivery_batch: list[tuple]) -> None:
             raw.execute("BEGIN")
             raw.executemany(_insert_sql("orders", ORDER_COLUMNS), order_batch)
             raw.executemany(_insert_sql("items", ITEM_COLUMNS), item_batch)
+            raw.executemany(_insert_sql("events", EVENT_COLUMNS), event_batch)
+            raw.executemany(_insert_sql("deliveries", DELIVERY_COLUMNS), delivery_batch)
             raw.execute("COMMIT")
     else:
         engine = make_engine(url)
 
-        def write(order_batch: list[tuple], item_batch: list[tuple]) -> None:
+        def write(order_batch: list[tuple], item_batch: list[tuple], event_batch: list[tuple],
+                  delivery_batch: list[tuple]) -> None:
             with engine.begin() as conn:
-                conn.execute(orders.insert(), [dict(zip(ORDER_COLUMNS, r, strict=True))
-                                               for r in order_batch])
-                conn.execute(items.insert(), [dict(zip(ITEM_COLUMNS, r, strict=True))
-                                              for r in item_batch])
+                for table, columns, batch_rows in (
+                        (orders, ORDER_COLUMNS, order_batch), (items, ITEM_COLUMNS, item_batch),
+                        (events, EVENT_COLUMNS, event_batch),
+                        (deliveries, DELIVERY_COLUMNS, delivery_batch)):
+                    if batch_rows:
+                        conn.execute(table.insert(), [dict(zip(columns, r, strict=True))
+                                                      for r in batch_rows])
 
     started = time.monotonic()
     order_batch: list[tuple] = []
     item_batch: list[tuple] = []
+    event_batch: list[tuple] = []
+    delivery_batch: list[tuple] = []
     total_items = 0
+    trails = _Trail()
     for done, (order_row, item_rows) in enumerate(rows(count, year, seed), 1):
         order_batch.append(order_row)
         item_batch.extend(item_rows)
+        if trail:
+            order_events, order_deliveries = trails.rows(order_row, item_rows)
+            event_batch.extend(order_events)
+            delivery_batch.extend(order_deliveries)
         if len(order_batch) >= batch or done == count:
-            write(order_batch, item_batch)
+            write(order_batch, item_batch, event_batch, delivery_batch)
             total_items += len(item_batch)
-            order_batch, item_batch = [], []
+            order_batch, item_batch, event_batch, delivery_batch = [], [], [], []
             if progress:
                 progress(f"{done:>9,} orders {total_items:>10,} items "
                          f"{time.monotonic() - started:6.1f} s")
@@ -250,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="SQLite file to create")
     parser.add_argument("--year", type=int, default=2026)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--trail", action="store_true",
+                        help="also write each order's events and deliveries")
     args = parser.parse_args(argv)
     if args.out.exists():
         print(f"{args.out} exists; remove it first", file=sys.stderr)
@@ -258,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     partial = args.out.with_name(args.out.name + ".part")
     partial.unlink(missing_ok=True)
     generate(f"sqlite:///{partial}", args.orders, year=args.year, seed=args.seed,
-             progress=lambda line: print(line, flush=True))
+             progress=lambda line: print(line, flush=True), trail=args.trail)
     partial.rename(args.out)
     print(f"wrote {args.out}")
     return 0

@@ -23,7 +23,7 @@ from ..protocol.schemas_out import (
     OrderSummarySchema,
 )
 from ..store import orders as store
-from ..store.tables import deliveries, events, orders
+from ..store.tables import NO_DEADLINE_SORT, deliveries, events, listing_sort_key, orders
 from ..timeutil import from_micros, parse_time, to_micros
 from ..vocabulary import COMPLETED, DELIVERY_STATES, OPEN, WEBHOOK_KINDS, WITHDRAWN
 
@@ -33,7 +33,6 @@ STATUSES: tuple[str, ...] = (OPEN, "overdue", COMPLETED, WITHDRAWN, "all")
 KINDS = WEBHOOK_KINDS
 DEFAULT_LIMIT, MAX_LIMIT = 100, 500
 DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT = 500, 5000
-_NO_DEADLINE = 2**62  # sorts orders without a deadline last
 
 
 # One instance of each output schema: building one copies its fields (see schemas_in).
@@ -123,7 +122,8 @@ def delivery_view(row: Row[Any]) -> dict[str, Any]:
 
 
 def _encode_cursor(row: Row[Any]) -> str:
-    key = [row.deadline if row.deadline is not None else _NO_DEADLINE, row.received_at, row.id]
+    key = [row.deadline if row.deadline is not None else NO_DEADLINE_SORT, row.received_at,
+           row.id]
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
@@ -187,7 +187,28 @@ def list_orders(
     cursor: tuple[int, int, int] | None = None,
 ) -> dict[str, Any]:
     """Orders, deadline first (none last), then ``received_at``; keyset-paged."""
-    sort_deadline = sa.func.coalesce(orders.c.deadline, _NO_DEADLINE)
+    query = listing_query(now, status=status, issuer_id=issuer_id, kind=kind, limit=limit,
+                          cursor=cursor)
+    with engine.connect().execution_options(readonly=True) as conn:
+        rows = conn.execute(query).all()
+    page = rows[:limit]
+    return {
+        "orders": [order_summary(r, now) for r in page],
+        "next_cursor": _encode_cursor(page[-1]) if len(rows) > limit else None,
+    }
+
+
+def listing_query(
+    now: datetime,
+    *,
+    status: str = "all",
+    issuer_id: str | None = None,
+    kind: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: tuple[int, int, int] | None = None,
+) -> sa.Select[Any]:
+    """The query of one page of :func:`list_orders` (one more row than ``limit``)."""
+    sort_deadline = listing_sort_key()
     query = sa.select(orders)
     now_us = to_micros(now)
     if status == "overdue":
@@ -199,23 +220,10 @@ def list_orders(
     if kind is not None:
         query = query.where(orders.c.kind == kind)
     if cursor is not None:
-        c_deadline, c_received, c_id = cursor
-        query = query.where(
-            sa.or_(
-                sort_deadline > c_deadline,
-                sa.and_(sort_deadline == c_deadline, orders.c.received_at > c_received),
-                sa.and_(sort_deadline == c_deadline, orders.c.received_at == c_received,
-                        orders.c.id > c_id),
-            )
-        )
-    query = query.order_by(sort_deadline, orders.c.received_at, orders.c.id).limit(limit + 1)
-    with engine.connect().execution_options(readonly=True) as conn:
-        rows = conn.execute(query).all()
-    page = rows[:limit]
-    return {
-        "orders": [order_summary(r, now) for r in page],
-        "next_cursor": _encode_cursor(page[-1]) if len(rows) > limit else None,
-    }
+        # a row-value comparison: both databases seek the listing index to it
+        query = query.where(sa.tuple_(sort_deadline, orders.c.received_at, orders.c.id)
+                            > sa.tuple_(*(sa.literal(k, sa.BigInteger) for k in cursor)))
+    return query.order_by(sort_deadline, orders.c.received_at, orders.c.id).limit(limit + 1)
 
 
 def order_detail_in(conn: Connection, row: Row[Any], now: datetime) -> dict[str, Any]:

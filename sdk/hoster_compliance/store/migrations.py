@@ -36,7 +36,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ConfigError
-from .tables import GENESIS_HASH, SCHEMA_VERSION, chain_head, local_keys, metadata, schema_info
+from .tables import (
+    GENESIS_HASH,
+    SCHEMA_VERSION,
+    chain_head,
+    listing_indexes,
+    local_keys,
+    metadata,
+    schema_info,
+)
 
 log = logging.getLogger("hoster_compliance.migrations")
 
@@ -60,10 +68,16 @@ def _add_local_keys(conn: Connection) -> None:
     local_keys.create(conn)
 
 
+def _add_listing_indexes(conn: Connection) -> None:
+    for index in listing_indexes:
+        index.create(conn)
+
+
 #: Steps after version 1, in order.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "local_keys: keys this installation made (the dashboard's session key)",
               _add_local_keys),
+    Migration(3, "indexes for listings deadline first", _add_listing_indexes),
 )
 
 
