@@ -19,6 +19,7 @@ one each time: fields, ~3 items with their forms, events, deliveries).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import statistics
@@ -110,17 +111,20 @@ def _login(client: Any) -> None:
     assert answer.status_code == 303, answer.status_code
 
 
-def _time(client: Any, urls: Callable[[], str], count: int) -> list[float]:
+def _time(client: Any, urls: Callable[[], str], count: int) -> tuple[list[float], float]:
+    """Wall milliseconds of each request, and this process's mean CPU milliseconds a request
+    (the database server's CPU not included: PostgreSQL runs in its own processes)."""
     for _ in range(5):  # warm caches and the connection pool
         client.get(urls())
     times = []
+    cpu_started = time.process_time()
     for _ in range(count):
         url = urls()
         started = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    return times
+    return times, (time.process_time() - cpu_started) * 1000 / count
 
 
 def _deep_cursor(client: Any, pages: int) -> str:
@@ -151,11 +155,13 @@ def run(name: str, url: str, requests: int) -> None:
         ("one order", lambda: "/ui/orders/{}/{}".format(*rng.choice(keys))),
     ]
     print(f"\n{name}: {total:,} orders ({open_count:,} open), {requests} requests a page")
-    print(f"{'page':<30} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(f"{'page':<30} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU ms':>8}")
     for label, urls in pages:
-        times = sorted(_time(client, urls, requests))
+        times, cpu = _time(client, urls, requests)
+        times.sort()
         p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-        print(f"{label:<30} {statistics.median(times):8.1f} {p99:8.1f} {times[-1]:8.1f}")
+        print(f"{label:<30} {statistics.median(times):8.1f} {p99:8.1f} {times[-1]:8.1f} "
+              f"{cpu:8.1f}")
     service.engine.dispose()
 
 
@@ -168,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     print(_machine())
     for name in args.databases.split(","):
         url = _sqlite(args.orders) if name == "sqlite" else _postgres(args.orders)
+        print(f"load average before: {os.getloadavg()[0]:.2f}")
         run(name, url, args.requests)
+        print(f"load average after:  {os.getloadavg()[0]:.2f}")
     return 0
 
 
