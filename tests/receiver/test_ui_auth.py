@@ -266,6 +266,11 @@ def test_every_page_sends_the_content_security_policy_and_loads_only_its_own_fil
             assert "style" not in attrs, (url, tag)  # CSP forbids inline style anyway
         assert [s.get("src") for s in page.all("script")] == ["/ui/static/countdown.js"], url
         assert page.all("style") == [] and page.all("iframe") == [] and page.all("img") == []
+        labelled = {attrs.get("for") for attrs in page.all("label")}
+        for tag in ("input", "select", "textarea"):
+            for field in page.all(tag):
+                if field.get("type") != "hidden":
+                    assert field.get("id") in labelled, (url, field)  # a label on every field
     for asset in ("/ui/static/dashboard.css", "/ui/static/countdown.js"):
         with client.get(asset) as response:
             assert response.status_code == 200
