@@ -11,27 +11,23 @@
   HTTP on a loopback port, on the parametrised database, with a loopback issuer
   (``CallbackServer``) as the issuers' ``api_base``: ``live.url``, ``live.issuer``,
   ``live.service``, ``live.sender`` (an ``IssuerSender`` signing as ``nl-atkm``) and
-  ``live.login(page)``, which logs ``page`` in through the form.
+  ``live.login(page)``, which logs ``page`` in through the form. Its type, ``Live``, and the
+  Chromium flags are in ``tests/helpers/browser.py``.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from hoster_compliance.issuer import CallbackServer, IssuerSender
-from hoster_compliance.service import ComplianceService
 from hoster_compliance_receiver import create_app
-from tests.conftest import ISSUER_SECRET, TOKEN, LiveServer, make_config
-
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic"]
-TIMEOUT_MS = 10_000
+from tests.helpers import ISSUER_SECRET, LiveServer, make_config
+from tests.helpers.browser import CHROMIUM_FLAGS, TIMEOUT_MS, Live
 
 
 @pytest.fixture(scope="session")
@@ -70,20 +66,6 @@ def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
 @pytest.fixture
 def page(new_page: Callable[..., Page]) -> Page:
     return new_page()
-
-
-@dataclass
-class Live:
-    url: str
-    issuer: CallbackServer
-    service: ComplianceService
-    sender: IssuerSender
-
-    def login(self, page: Page, token: str = TOKEN) -> None:
-        page.goto(self.url + "/ui/")
-        page.get_by_label("Operator token").fill(token)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(self.url + "/ui/orders")
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from playwright.sync_api import Page, expect
 
 from hoster_compliance.store.tables import items
 from hoster_compliance.timeutil import format_time, utcnow
-from tests.browser.conftest import Live
-from tests.conftest import order_data
+from tests.helpers import order_data
+from tests.helpers.browser import Live
 
 
 def send(live: Live, order_id: str = "ord-1", **data: Any) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from hoster_compliance.config import load_config
-from tests.reliability.helpers import Receiver, free_port
+from tests.helpers.processes import Receiver, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

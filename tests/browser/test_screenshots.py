@@ -19,7 +19,7 @@ from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.timeutil import format_time, utcnow
 from hoster_compliance_receiver import create_app
-from tests.conftest import ISSUER_SECRET, TOKEN, LiveServer, make_config
+from tests.helpers import ISSUER_SECRET, TOKEN, LiveServer, make_config
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 

@@ -14,9 +14,9 @@ from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.issuer import CallbackServer
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import deliveries, events
-from tests.conftest import FakeClock
-from tests.receiver.test_operator_read import receive
-from tests.receiver.ui_support import login, parse
+from tests.helpers import FakeClock
+from tests.helpers.ui import login, parse
+from tests.helpers.webhooks import receive
 
 
 @pytest.fixture

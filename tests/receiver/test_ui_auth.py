@@ -15,9 +15,9 @@ from hoster_compliance.config import Config
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import events, items, local_keys
 from hoster_compliance_receiver import create_app
-from tests.conftest import TOKEN, FakeClock
-from tests.receiver.test_operator_read import receive
-from tests.receiver.ui_support import csrf_token, login, parse
+from tests.helpers import TOKEN, FakeClock, make_config
+from tests.helpers.ui import csrf_token, login, parse
+from tests.helpers.webhooks import receive
 
 DASHBOARD_SECRET = "0123456789abcdef0123456789abcdef-test"
 
@@ -279,8 +279,6 @@ def test_every_page_sends_the_content_security_policy_and_loads_only_its_own_fil
 
 
 def test_database_down_is_a_503_page_and_the_webhook_still_answers_json(clock: FakeClock) -> None:
-    from tests.conftest import make_config
-
     config = make_config("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2")
     service = ComplianceService(config, clock=clock, create_schema=False)
     app = create_app(config, service=service)

@@ -14,7 +14,7 @@ from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.engine import make_engine
 from hoster_compliance.store.keys import shared_key
 from hoster_compliance.store.tables import local_keys
-from tests.conftest import FakeClock
+from tests.helpers import FakeClock
 
 
 def test_many_callers_at_once_get_one_key(db_url: str, service: ComplianceService) -> None:

@@ -11,8 +11,8 @@ import pytest
 from hoster_compliance.errors import InvalidQuery
 from hoster_compliance.report import build_report, orders_by_month
 from hoster_compliance.service import ComplianceService
-from tests.conftest import FakeClock
-from tests.receiver.test_operator_read import receive
+from tests.helpers import FakeClock
+from tests.helpers.webhooks import receive
 
 
 def test_months_add_up_to_the_report_and_an_order_late_after_its_month_counts_overdue(

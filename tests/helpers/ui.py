@@ -7,7 +7,7 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
-from tests.conftest import TOKEN
+from tests.helpers import TOKEN
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
