@@ -65,6 +65,9 @@ max_body_bytes = 1048576
 timestamp_tolerance_seconds = 300
 # Timeout of every callback request to an issuer, in seconds.
 callback_timeout_seconds = 15
+# The dashboard is at /ui/ on the receiver; log in with an operator token. Optional:
+# dashboard_url = "https://compliance.example.nl"  # how people reach it (https: Secure cookie)
+# dashboard_secret_env = "HC_DASHBOARD_SECRET"     # its session key (else kept in the database)
 
 # One [[issuers]] table per authority or hotline that sends orders or notices. This one is an
 # example, played by examples/issuer_simulator.py: replace it with your real issuers.
