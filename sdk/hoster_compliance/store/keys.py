@@ -18,7 +18,7 @@ def shared_key(engine: Engine, name: str, make: Callable[[], str], now_micros: i
     with engine.connect() as conn:
         found = conn.execute(query).scalar_one_or_none()
     if found is not None:
-        return found
+        return str(found)
     try:
         with engine.begin() as conn:
             conn.execute(local_keys.insert().values(name=name, value=make(),
@@ -26,4 +26,4 @@ def shared_key(engine: Engine, name: str, make: Callable[[], str], now_micros: i
     except sa.exc.IntegrityError:
         pass  # another process stored it first: use theirs
     with engine.connect() as conn:
-        return conn.execute(query).scalar_one()
+        return str(conn.execute(query).scalar_one())
