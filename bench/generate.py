@@ -61,13 +61,14 @@ ORDER_COLUMNS = [
 ITEM_COLUMNS = [
     "id", "order_pk", "position", "item_id", "url", "content_hash_algorithm",
     "content_hash_value", "note", "action", "acted_at", "reason", "basis", "automated",
-    "effect_given", "preserve_until", "actor",
+    "effect_given", "preserve_until", "actor", "reinstated_at", "reinstated_reason",
 ]
 EVENT_COLUMNS = ["id", "order_pk", "at", "type", "actor", "detail", "prev_hash", "hash"]
 DELIVERY_COLUMNS = [
     "id", "order_pk", "issuer_id", "order_id", "type", "path", "webhook_id", "body", "state",
     "attempts", "created_at", "next_attempt_at", "last_status", "delivered_at", "give_up_at",
 ]
+CSAM = ("STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL")
 
 
 def _weighted(pairs: list[tuple[Any, int]]) -> list[Any]:
@@ -77,8 +78,12 @@ def _weighted(pairs: list[tuple[Any, int]]) -> list[Any]:
 class _Maker:
     """Draws one order at a time; state: the arrival clock and the row ids."""
 
-    def __init__(self, count: int, year: int, seed: int) -> None:
+    def __init__(self, count: int, year: int, seed: int, own_share: float = 0.0) -> None:
         self.rng = random.Random(seed)
+        # Own-initiative entries (hash-check scans) relabel a share of notices with draws of
+        # their own, so that the other rows stay the same with or without them.
+        self.own_rng = random.Random(seed + 1)
+        self.own_share = own_share
         start = int(datetime(year, 1, 1, tzinfo=UTC).timestamp()) * SECOND - 10 * 24 * HOUR
         self.end = int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp()) * SECOND + 10 * 24 * HOUR
         self.clock = start
@@ -159,8 +164,13 @@ class _Maker:
                 ("terms" if basis_terms else "law") if done else None,
                 auto if done else None,
                 (action in EFFECT) if done else None, None,
-                "operator" if done else None,
+                "operator" if done else None, None, None,
             ))
+        own = kind == "notice" and self.own_share and self.own_rng.random() < self.own_share
+        if own:
+            kind, regime, deadline = "own_initiative", "OTHER", received + HOUR
+            category, sub, other = (*CSAM, None)
+            item_rows = [self._own_item(r) for r in item_rows]
         all_done = len(acted) == n_items
         status = "withdrawn" if withdrawn is not None else "completed" if all_done else "open"
         completed = max(acted) if all_done else None
@@ -172,9 +182,11 @@ class _Maker:
             "legal_basis": "Art. 9 DSA; national law", "order_id": f"o-{pk:08d}",
             "statement_of_reasons": "The content is manifestly illegal under the cited law.",
         }, sort_keys=True, separators=(",", ":"))
-        tf = kind == "notice" and rng.random() < 0.3
+        tf = kind in ("notice", "own_initiative") and rng.random() < 0.3 and kind == "notice"
+        issuer = {"notice": f"hotline-{ms.lower()}", "order": f"authority-{ms.lower()}"}.get(
+            kind, "self")
         order_row = (
-            pk, f"{'hotline' if kind == 'notice' else 'authority'}-{ms.lower()}", f"o-{pk:08d}",
+            pk, issuer, f"o-{pk:08d}",
             kind, regime, category, sub, other, ms, tf, False, None,
             received - 30 * SECOND, deadline, data, status, received,
             None if ack is None else max(ack, received), completed, effect_at, withdrawn,
@@ -182,6 +194,21 @@ class _Maker:
         )
         return order_row, item_rows
 
+    def _own_item(self, row: tuple) -> tuple:
+        """An own-initiative item: a hash match, mostly acted on by automation, ~5 % of those
+        that gave effect later reinstated."""
+        values = list(row)
+        columns = {name: n for n, name in enumerate(ITEM_COLUMNS)}
+        values[columns["content_hash_algorithm"]] = "sha1"
+        values[columns["content_hash_value"]] = f"{self.own_rng.getrandbits(160):040x}"
+        values[columns["note"]] = "hash list known.txt"
+        values[columns["basis"]] = "law" if values[columns["action"]] else None
+        if values[columns["action"]] is not None:
+            values[columns["automated"]] = self.own_rng.random() < 0.9
+            if values[columns["effect_given"]] and self.own_rng.random() < 0.05:
+                values[columns["reinstated_at"]] = values[columns["acted_at"]] + HOUR
+                values[columns["reinstated_reason"]] = "a stock image, not known material"
+        return tuple(values)
 
 class _Trail:
     """The events and callbacks an order leaves (``--trail``): received, acknowledged, one
@@ -229,9 +256,11 @@ class _Trail:
         return events, sent
 
 
-def rows(count: int, year: int = 2026, seed: int = 1) -> Iterator[tuple[tuple, list[tuple]]]:
-    """``count`` (order row, item rows) pairs in ORDER_COLUMNS / ITEM_COLUMNS order, ids from 1."""
-    maker = _Maker(count, year, seed)
+def rows(count: int, year: int = 2026, seed: int = 1,
+         own_share: float = 0.0) -> Iterator[tuple[tuple, list[tuple]]]:
+    """``count`` (order row, item rows) pairs in ORDER_COLUMNS / ITEM_COLUMNS order, ids from 1;
+    ``own_share``: the share of notices turned into own-initiative entries."""
+    maker = _Maker(count, year, seed, own_share)
     for _ in range(count):
         yield maker.order()
 
@@ -245,6 +274,7 @@ def generate(
     batch: int = 20_000,
     progress: Callable[[str], None] | None = None,
     trail: bool = False,
+    own_share: float = 0.0,
 ) -> int:
     """Fill the (empty) database at ``url`` with ``count`` orders; returns the number of items.
     ``trail``: also each order's events and deliveries (see ``_Trail``)."""
@@ -287,7 +317,7 @@ def generate(
     delivery_batch: list[tuple] = []
     total_items = 0
     trails = _Trail()
-    for done, (order_row, item_rows) in enumerate(rows(count, year, seed), 1):
+    for done, (order_row, item_rows) in enumerate(rows(count, year, seed, own_share), 1):
         order_batch.append(order_row)
         item_batch.extend(item_rows)
         if trail:
@@ -316,12 +346,22 @@ def _insert_sql(table: str, columns: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
-    parser.add_argument("--out", type=Path, required=True, help="SQLite file to create")
+    parser.add_argument("--out", type=Path, help="SQLite file to create")
+    parser.add_argument("--url", help="or an empty database to fill (postgresql://...)")
     parser.add_argument("--year", type=int, default=2026)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--trail", action="store_true",
                         help="also write each order's events and deliveries")
+    parser.add_argument("--own-initiative-share", type=float, default=0.0,
+                        help="share of notices turned into own-initiative entries")
     args = parser.parse_args(argv)
+    if args.url:
+        generate(args.url, args.orders, year=args.year, seed=args.seed,
+                 own_share=args.own_initiative_share,
+                 progress=lambda line: print(line, flush=True))
+        return 0
+    if args.out is None:
+        parser.error("give --out or --url")
     if args.out.exists():
         print(f"{args.out} exists; remove it first", file=sys.stderr)
         return 2
@@ -329,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     partial = args.out.with_name(args.out.name + ".part")
     partial.unlink(missing_ok=True)
     generate(f"sqlite:///{partial}", args.orders, year=args.year, seed=args.seed,
-             progress=lambda line: print(line, flush=True), trail=args.trail)
+             own_share=args.own_initiative_share, progress=lambda line: print(line, flush=True),
+             trail=args.trail)
     partial.rename(args.out)
     print(f"wrote {args.out}")
     return 0

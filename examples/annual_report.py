@@ -5,7 +5,8 @@
 
 Writes into --out (default: transparency-YEAR): report.json (PROTOCOL 8), report.csv (flat),
 report.md (a summary to read) and dsa-csv/ (the Commission's templates: Part_1_summary.csv,
-Part_3_member_states_orders.csv, Part_4_notices.csv), ready to publish. One format at a time:
+Part_3_member_states_orders.csv, Part_4_notices.csv, Part_5_own_initiative_illegal.csv,
+Part_8_automated_means.csv), ready to publish. One format at a time:
 
     hoster-compliance report --config hoster.toml --start 2026-01-01 --end 2026-12-31 --format md
 """

@@ -1,10 +1,10 @@
 """Automatic takedown for a small hoster that serves user files from a web root.
 
-For every new order or notice, each item whose URL lies under ``--url-prefix`` is mapped to a
-file under ``--web-root``; the file is moved into ``--quarantine`` (kept, with a small JSON record,
-for the order's ``preserve_for_days``) and ``removed`` is recorded; a file that is not there is
-recorded as ``not_found``. Items outside the prefix are left for a person. The issuer gets the
-outcome callback seconds after the order.
+For every new order, notice or own-initiative entry (``hoster-compliance scan``), each item whose
+URL lies under ``--url-prefix`` is mapped to a file under ``--web-root``; the file is moved into
+``--quarantine`` (kept, with a small JSON record, for the order's ``preserve_for_days``) and
+``removed`` is recorded; a file that is not there is recorded as ``not_found``. Items outside the
+prefix are left for a person. The issuer gets the outcome callback seconds after the order.
 
 Run it next to ``hoster-compliance serve`` (it claims work through the database, so both can run):
 
@@ -76,7 +76,10 @@ def make_handler(url_prefix: str, web_root: Path, quarantine: Path) -> Handler:
                 _safe(item["item_id"])
             folder.mkdir(parents=True, exist_ok=True)
             shutil.move(str(path), folder / path.name)
-            recorded = ctx.act(item["item_id"], "removed")
+            # Own-initiative matches (hoster-compliance scan) are quarantined, never deleted, and
+            # recorded as disabled: a false positive can be moved back and `reinstated`.
+            action = "disabled" if order["kind"] == "own_initiative" else "removed"
+            recorded = ctx.act(item["item_id"], action)
             (folder / "record.json").write_text(json.dumps({
                 "issuer_id": order["issuer_id"], "order_id": order["order_id"],
                 "item_id": item["item_id"], "url": item["url"], "file": path.name,

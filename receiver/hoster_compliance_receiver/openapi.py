@@ -169,7 +169,8 @@ def _paths() -> dict[str, dict[str, Any]]:
                        enum=list(queries.STATUSES), default="all"),
                 _query("issuer_id", "Only this issuer's orders; an unconfigured one lists "
                                     "nothing."),
-                _query("kind", "Only orders or only notices.", enum=list(queries.KINDS)),
+                _query("kind", "Only orders, notices or own-initiative entries.",
+                       enum=list(queries.KINDS)),
                 {"in": "query", "name": "limit", "required": False, "description": "Page size.",
                  "schema": {"type": "integer", "minimum": 1, "maximum": queries.MAX_LIMIT,
                             "default": queries.DEFAULT_LIMIT}},

@@ -5,6 +5,7 @@ The public API is what this module re-exports; everything else is private and ma
 from .automation import AutomationContext, AutomationRunner, Handler
 from .config import Config, IssuerConfig, load_config
 from .delivery.outbox import DeliveryWorker
+from .detection import HashChecker, HashCheckError, HashListError, Match, build_checker
 from .errors import ComplianceError, ConfigError, StorageUnavailable
 from .issuer import CallbackServer, IssuerSender, verify_callback
 from .protocol.signing import is_valid, new_secret, sign, verify
@@ -23,11 +24,16 @@ __all__ = [
     "ConfigError",
     "DeliveryWorker",
     "Handler",
+    "HashCheckError",
+    "HashChecker",
+    "HashListError",
     "HttpResult",
     "InProcessWorker",
     "IssuerConfig",
     "IssuerSender",
+    "Match",
     "StorageUnavailable",
+    "build_checker",
     "error_result",
     "is_valid",
     "load_config",

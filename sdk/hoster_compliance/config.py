@@ -13,18 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hoster_compliance import config_values as check
+from hoster_compliance.config_hashcheck import HashcheckConfig, parse_hashcheck
 from hoster_compliance.config_mail import MailConfig, parse_mail
 from hoster_compliance.errors import ConfigError
 from hoster_compliance.protocol import keys as ed25519
 from hoster_compliance.protocol.signing import Signer
-from hoster_compliance.vocabulary import REGIMES
+from hoster_compliance.vocabulary import REGIMES, RESERVED_ISSUER_IDS
 
 _ISSUER_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _TOP_KEYS = (
     "hoster_id", "service_name", "provider_name", "database_url", "operator_tokens",
     "operator_tokens_env", "max_body_bytes", "timestamp_tolerance_seconds",
     "callback_timeout_seconds", "signing_key_env", "issuers", "mail", "dashboard_url",
-    "dashboard_secret_env",
+    "dashboard_secret_env", "hashcheck",
 )
 _ISSUER_KEYS = (
     "id", "name", "member_state", "secrets", "secrets_env", "public_keys", "public_keys_env",
@@ -110,6 +111,8 @@ class Config:
     #: The dashboard's session key, from ``dashboard_secret_env``; ``None``: a random key kept
     #: in the database (PROTOCOL 12).
     dashboard_secret: str | None = field(default=None, repr=False)
+    #: Own-initiative detection (``[hashcheck]``, config_hashcheck.py); None when not configured.
+    hashcheck: HashcheckConfig | None = None
 
     def __post_init__(self) -> None:
         if self.service_name is None:
@@ -222,6 +225,8 @@ def _build(data: dict[str, Any], base_dir: str, env: Mapping[str, str]) -> Confi
     dashboard_secret = check.optional(
         data, "dashboard_secret_env", lambda value, key: _dashboard_secret(value, key, env)
     )
+    if "hashcheck" in data:
+        numbers["hashcheck"] = parse_hashcheck(data["hashcheck"], env, base_dir)
     return Config(
         hoster_id=hoster_id, database_url=database_url, operator_tokens=tokens, issuers=issuers,
         service_name=service_name, provider_name=provider_name, signing_keys=signing_keys,
@@ -263,6 +268,9 @@ def _issuer(table: dict[str, Any], prefix: str, env: Mapping[str, str]) -> Issue
         raise ConfigError(
             prefix + "id", "must be 1-128 characters of A-Z a-z 0-9 . _ - (and not only dots)"
         )
+    if issuer_id in RESERVED_ISSUER_IDS:
+        raise ConfigError(prefix + "id", f"{issuer_id!r} is reserved (notices from the public, "
+                          "the hoster's own detection)")
     name = check.optional(table, "name", check.string, prefix)
     member_state = check.member_state(
         check.required(table, "member_state", prefix), prefix + "member_state"

@@ -12,7 +12,7 @@ import logging
 import secrets
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -24,8 +24,9 @@ from sqlalchemy.engine import Engine
 from .config import Config
 from .delivery import outbox
 from .delivery.outbox import DeliveryWorker
-from .errors import ComplianceError, StorageUnavailable
-from .orders import actions, intake, reads
+from .errors import ComplianceError, ConfigError, StorageUnavailable
+from .orders import actions, intake, own_initiative, reads
+from .orders.own_initiative import Finding
 from .protocol import schemas_in as schemas
 from .protocol.strict_json import parse_json
 from .report import build_report, orders_by_month, parse_period, write_dsa_csv
@@ -174,7 +175,7 @@ class ComplianceService:
 
         ``body`` is the action of PROTOCOL 4 as parsed JSON; raises ``ComplianceError``s."""
         now = self.clock()
-        action = actions.validate_action(body, now)
+        action = actions.validate_action(body, now, whole_order=item_id is None)
         if item_id is None:
             result, queued = actions.act_on_order(
                 self.engine, self.config, issuer_id, order_id, action, now, actor)
@@ -182,6 +183,22 @@ class ComplianceService:
             result, queued = actions.act_on_item(
                 self.engine, self.config, issuer_id, order_id, item_id, action, now, actor)
         if queued:
+            self.notify()
+        return result
+
+    @_translating_storage_errors
+    def record_own_initiative(self, findings: Sequence[Finding]) -> dict[str, Any]:
+        """Store what the hoster's own detection found as one own-initiative entry (PROTOCOL
+        11.2), leaving out files already entered with the same hash: ``{"order_id", "items",
+        "already_entered", "deadline"}``, ``order_id`` None when nothing is new. Needs
+        ``[hashcheck]`` in the configuration."""
+        settings = self.config.hashcheck
+        if settings is None:
+            raise ConfigError("hashcheck", "no [hashcheck] table in the configuration")
+        result = own_initiative.record_entry(self.engine, settings, findings, self.clock())
+        if result["order_id"] is not None:
+            log.info("own-initiative entry stored order=%s items=%d", result["order_id"],
+                     result["items"])
             self.notify()
         return result
 

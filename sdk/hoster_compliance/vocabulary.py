@@ -29,6 +29,10 @@ OWN_INITIATIVE = "own_initiative"
 KINDS: tuple[str, ...] = (ORDER, NOTICE, OWN_INITIATIVE)
 #: The kinds an issuer sends on the webhook (and the v1 operator API filters on).
 WEBHOOK_KINDS: tuple[str, ...] = (ORDER, NOTICE)
+#: The issuer id of own-initiative entries, and of notices from anyone (PROTOCOL 10, 11): no
+#: configured issuer may take them, and nothing is called back to them.
+SELF, PUBLIC = "self", "public"
+RESERVED_ISSUER_IDS: frozenset[str] = frozenset({SELF, PUBLIC})
 
 # -- actions on items (PROTOCOL 4) ----------------------------------------------------------
 REMOVED = "removed"
@@ -37,18 +41,19 @@ GEO_BLOCKED = "geo_blocked"
 NOT_FOUND = "not_found"
 NOT_HOSTED = "not_hosted"
 REFUSED = "refused"
-#: v1.1 (PROTOCOL 4, 11.2): undoes an earlier action. A name only so far: its rules (notices and
-#: own-initiative entries only, the one action that may follow another) are not built yet, so
-#: it is not in :data:`RECORDABLE_ACTIONS`.
+#: v1.1 (PROTOCOL 4, 11.2): undoes an earlier action that gave effect; notices and
+#: own-initiative entries only; the one action that may follow another (orders/rules.py).
 REINSTATED = "reinstated"
 #: Every action name of PROTOCOL 4.
 ACTIONS: tuple[str, ...] = (
     REMOVED, DISABLED, GEO_BLOCKED, NOT_FOUND, NOT_HOSTED, REFUSED, REINSTATED,
 )
-#: What an operator, the CLI or an automation may record today.
-RECORDABLE_ACTIONS: tuple[str, ...] = (
-    REMOVED, DISABLED, GEO_BLOCKED, NOT_FOUND, NOT_HOSTED, REFUSED,
-)
+#: What an operator, the CLI or an automation may record.
+RECORDABLE_ACTIONS: tuple[str, ...] = ACTIONS
+#: Actions that need a ``reason``.
+REASON_REQUIRED: tuple[str, ...] = (REFUSED, REINSTATED)
+#: The kinds whose actions may be reinstated (an authority's order is not the hoster's to undo).
+REINSTATABLE_KINDS: frozenset[str] = frozenset({NOTICE, OWN_INITIATIVE})
 #: The actions that give effect to an order (the content is no longer reachable).
 EFFECT_ACTIONS: frozenset[str] = frozenset({REMOVED, DISABLED, GEO_BLOCKED})
 #: The legal basis of an action: the law (default) or the hoster's terms (notices only).

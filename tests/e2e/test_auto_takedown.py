@@ -139,3 +139,31 @@ def test_act_on_orders_walks_open_items(
     assert [(i["action"], i["reason"]) for i in detail["items"]] == [
         ("removed", None), ("refused", "court case pending")]
     assert detail["status"] == "completed"
+
+
+def test_auto_takedown_quarantines_an_own_initiative_entry_as_disabled(
+    db_url: str, tmp_path: Path
+) -> None:
+    from hoster_compliance.automation import AutomationRunner
+    from hoster_compliance.config_hashcheck import HashcheckConfig
+    from hoster_compliance.orders.own_initiative import Finding
+
+    example = load("auto_takedown")
+    web_root, quarantine = tmp_path / "www", tmp_path / "quarantine"
+    web_root.mkdir()
+    (web_root / "match.jpg").write_bytes(b"known")
+    service = ComplianceService(
+        make_config(db_url, hashcheck=HashcheckConfig(lists=("known.txt",))))
+    try:
+        entry = service.record_own_initiative(
+            [Finding(PREFIX + "match.jpg", "sha1", "a" * 40, "hash list known.txt")])
+        runner = AutomationRunner(service, [example.make_handler(PREFIX, web_root, quarantine)])
+        assert runner.run_once() == 1
+        detail = service.get_order("self", entry["order_id"])
+        assert [(i["action"], i["automated"]) for i in detail["items"]] == [("disabled", True)]
+        assert detail["deliveries"] == []
+        moved = quarantine / "self" / entry["order_id"] / "1" / "match.jpg"
+        assert moved.read_bytes() == b"known"  # quarantined, not deleted
+        assert not (web_root / "match.jpg").exists()
+    finally:
+        service.engine.dispose()

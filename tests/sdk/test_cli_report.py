@@ -57,7 +57,7 @@ def test_markdown_and_csv_to_files(config_path: str, tmp_path: Path) -> None:
     assert len(rows) > 1 and len({len(r) for r in rows}) == 1  # rectangular
 
 
-def test_dsa_csv_writes_the_three_commission_files(
+def test_dsa_csv_writes_the_five_commission_files(
     config_path: str, tmp_path: Path, commission_template: Callable[[str], Path]
 ) -> None:
     out = tmp_path / "dsa"  # created when missing
@@ -65,9 +65,12 @@ def test_dsa_csv_writes_the_three_commission_files(
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
     assert names == ["Part_1_summary.csv", "Part_3_member_states_orders.csv",
-                     "Part_4_notices.csv"]
+                     "Part_4_notices.csv", "Part_5_own_initiative_illegal.csv",
+                     "Part_8_automated_means.csv"]
     for name, part in (("Part_3_member_states_orders.csv", "Part_3_"),
-                       ("Part_4_notices.csv", "Part_4_")):
+                       ("Part_4_notices.csv", "Part_4_"),
+                       ("Part_5_own_initiative_illegal.csv", "Part_5_"),
+                       ("Part_8_automated_means.csv", "Part_8_")):
         reference = commission_template(part).read_bytes().splitlines()[0]
         assert (out / name).read_bytes().splitlines()[0] == reference
     rows = list(csv.DictReader(

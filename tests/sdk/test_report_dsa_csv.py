@@ -1,4 +1,5 @@
-"""write_dsa_csv: the Commission's templates (Annex I, Parts 1, 3, 4) filled from the report."""
+"""write_dsa_csv: the Commission's templates (Annex I, Parts 1, 3, 4, 5, 8) filled from the
+report."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from tests.helpers.report import (
 
 YEAR = (date(2026, 1, 1), date(2026, 12, 31))
 PERIOD = "2026-01-01/2026-12-31"
-NAMES = ["Part_1_summary.csv", "Part_3_member_states_orders.csv", "Part_4_notices.csv"]
+NAMES = ["Part_1_summary.csv", "Part_3_member_states_orders.csv", "Part_4_notices.csv",
+         "Part_5_own_initiative_illegal.csv", "Part_8_automated_means.csv"]
 HOSTING = "Only for providers of hosting services, including online platforms"
 UNSPECIFIED_ORDER = "Sub-category not specified by the authority"
 UNSPECIFIED_NOTICE = "Sub-category not specified by the notifier"
@@ -50,7 +52,7 @@ def first_line(path: Path) -> bytes:
     return data[: data.index(b"\n") + 1]
 
 
-def test_writes_exactly_three_files_with_the_commissions_header_rows(
+def test_writes_exactly_five_files_with_the_commissions_header_rows(
     report_engine: Engine, tmp_path: Path, commission_template: Callable[[str], Path]
 ) -> None:
     out = tmp_path / "new" / "dsa"

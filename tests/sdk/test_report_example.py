@@ -51,7 +51,8 @@ def test_writes_every_format(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert sorted(p.name for p in out.iterdir()) == [
         "dsa-csv", "report.csv", "report.json", "report.md"]
     assert sorted(p.name for p in (out / "dsa-csv").iterdir()) == [
-        "Part_1_summary.csv", "Part_3_member_states_orders.csv", "Part_4_notices.csv"]
+        "Part_1_summary.csv", "Part_3_member_states_orders.csv", "Part_4_notices.csv",
+        "Part_5_own_initiative_illegal.csv", "Part_8_automated_means.csv"]
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["period"] == {"start": "2025-01-01", "end": "2025-12-31"}
     assert report["orders"]["total"]["count"] == 2

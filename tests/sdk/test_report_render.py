@@ -38,7 +38,8 @@ def test_json_round_trips_with_unrounded_medians_and_nulls(report_engine: Engine
     assert parsed["orders"]["by_member_state"]["DE"]["median_hours_to_acknowledge"] == 0.325
     assert parsed["orders"]["by_category"]["STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"][
         "median_hours_to_effect"] is None
-    assert list(parsed) == ["period", "as_of", "generated_at", "orders", "notices"]
+    assert list(parsed) == ["period", "as_of", "generated_at", "orders", "notices",
+                            "own_initiative", "automated_means"]
 
 
 def test_flat_csv(report_engine: Engine) -> None:

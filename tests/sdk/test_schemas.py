@@ -607,7 +607,9 @@ def test_action_full_body() -> None:
         ({"action": "refused", "reason": None}, {"reason": ["Field may not be null."]}),
         ({}, {"action": MISSING}),
         ({"action": "deleted"}, {"action": ["Must be one of: removed, disabled, geo_blocked, "
-                                            "not_found, not_hosted, refused."]}),
+                                            "not_found, not_hosted, refused, reinstated."]}),
+        ({"action": "reinstated"}, {"reason": MISSING}),
+        ({"action": "reinstated", "reason": ""}, {"reason": ["Must not be blank."]}),
         ({"action": "removed", "basis": "Law"}, {"basis": ["Must be one of: law, terms."]}),
         ({"action": "removed", "automated": "true"}, {"automated": ["Not a valid boolean."]}),
         ({"action": "removed", "automated": 1}, {"automated": ["Not a valid boolean."]}),

@@ -11,25 +11,32 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from ..config import Config
-from ..errors import OrderWithdrawn, UnknownItem, UnknownOrder
+from ..errors import InvalidPayload, OrderWithdrawn, UnknownItem, UnknownOrder
 from ..protocol import callbacks
 from ..protocol import schemas_in as schemas
 from ..store import orders as store
 from ..store.audit import append_event
 from ..store.tables import items, orders
 from ..timeutil import format_time, from_micros, to_micros
-from ..vocabulary import COMPLETED, WITHDRAWN
+from ..vocabulary import COMPLETED, REINSTATED, WITHDRAWN
 from . import rules
 from .reads import item_view
 
 log = logging.getLogger("hoster_compliance.orders.actions")
 
 
-def validate_action(body: object, now: datetime) -> dict[str, Any]:
-    """Schema plus the clock rule: ``acted_at`` at most 5 s ahead of now."""
+def validate_action(body: object, now: datetime, *, whole_order: bool = False) -> dict[str, Any]:
+    """Schema plus the clock rule: ``acted_at`` at most 5 s ahead of now; on a whole order, no
+    ``reinstated``."""
     loaded = schemas.load_action(body)
+    if whole_order:
+        rules.check_whole_order_action(loaded["action"])
     rules.check_acted_at_not_future(loaded.get("acted_at"), now)
     return loaded
+
+
+# What _apply did: nothing, an action (completion may follow), a reinstatement (it may not).
+UNCHANGED, ACTED, REINSTATED_ITEM = 0, 1, 2
 
 
 def _lock_order(conn: Connection, issuer_id: str, order_id: str) -> Row[Any]:
@@ -50,11 +57,13 @@ def _lock_order(conn: Connection, issuer_id: str, order_id: str) -> Row[Any]:
 def _apply(
     conn: Connection, order: Row[Any], item: Row[Any], action: dict[str, Any], now: datetime,
     actor: str,
-) -> bool:
-    """Record one item's action; returns True when something was written."""
+) -> int:
+    """Record one item's action: ``UNCHANGED``, ``ACTED`` or ``REINSTATED_ITEM``."""
     name = action["action"]
-    if rules.is_repeat(item.item_id, item.action, name):
-        return False
+    if rules.is_repeat(item.item_id, item.action, name, item.reinstated_at is not None):
+        return UNCHANGED
+    if name == REINSTATED:
+        return _reinstate(conn, order, item, action, now, actor)
     acted_at: datetime = action.get("acted_at") or now
     received_at = from_micros(order.received_at)
     assert received_at is not None
@@ -73,7 +82,32 @@ def _apply(
         detail={"item_id": item.item_id, "action": name, "acted_at": format_time(acted_at),
                 "reason": action.get("reason"), "basis": basis, "automated": automated},
     )
-    return True
+    return ACTED
+
+
+def _reinstate(
+    conn: Connection, order: Row[Any], item: Row[Any], action: dict[str, Any], now: datetime,
+    actor: str,
+) -> int:
+    """Undo an earlier action that gave effect (PROTOCOL 4, 11.2). The action stays recorded
+    (the report counts it and its reversal); the reinstatement is added beside it, once."""
+    rules.check_reinstatement(order.kind, item.item_id, item.action, item.effect_given)
+    acted_at: datetime = action.get("acted_at") or now
+    earlier = from_micros(item.acted_at)
+    assert earlier is not None
+    if acted_at < earlier:
+        raise InvalidPayload("acted_at is before the action it undoes.",
+                             fields={"acted_at": ["Must not be before the item's acted_at."]})
+    conn.execute(items.update().where(items.c.id == item.id).values(
+        reinstated_at=to_micros(acted_at), reinstated_reason=action["reason"]))
+    append_event(
+        conn, order_pk=order.id, at=to_micros(now), type="reinstated", actor=actor,
+        detail={"item_id": item.item_id, "undoes": item.action,
+                "acted_at": format_time(acted_at), "reason": action["reason"]},
+    )
+    log.info("item reinstated issuer=%s order=%s item=%s", order.issuer_id, order.order_id,
+             item.item_id)
+    return REINSTATED_ITEM
 
 
 def _complete_if_done(
@@ -92,15 +126,16 @@ def _complete_if_done(
             order.order_id, config.hoster_id, received_at=received_at, completed_at=completed_at,
             items=[_outcome_item(r) for r in rows], now=now,
         )
-        store.enqueue_delivery(
-            conn, order_pk=order.id, issuer_id=order.issuer_id, order_id=order.order_id,
-            callback=outcome, now=to_micros(now),
-        )
+        if rules.sends_callbacks(order.kind):
+            store.enqueue_delivery(
+                conn, order_pk=order.id, issuer_id=order.issuer_id, order_id=order.order_id,
+                callback=outcome, now=to_micros(now),
+            )
         effect_given = state.effect_given_at is not None
         append_event(conn, order_pk=order.id, at=to_micros(now), type="completed",
                      actor="system", detail={"effect_given": effect_given})
-        log.info("order completed issuer=%s order=%s effect_given=%s; outcome queued",
-                 order.issuer_id, order.order_id, effect_given)
+        log.info("order completed issuer=%s order=%s effect_given=%s", order.issuer_id,
+                 order.order_id, effect_given)
     conn.execute(orders.update().where(orders.c.id == order.id).values(**values))
     return state.done
 
@@ -126,7 +161,7 @@ def act_on_item(
         if item is None:
             raise UnknownItem("No such item in this order.")
         changed = _apply(conn, order, item, action, now, actor)
-        queued = _complete_if_done(conn, config, order, now) if changed else False
+        queued = _complete_if_done(conn, config, order, now) if changed == ACTED else False
         fresh = conn.execute(sa.select(items).where(items.c.id == item.id)).one()
         return item_view(fresh), queued
 
@@ -141,7 +176,7 @@ def act_on_order(
         changed = False
         for item in store.order_items(conn, order.id):
             if item.action is None:
-                changed = _apply(conn, order, item, action, now, actor) or changed
+                changed = _apply(conn, order, item, action, now, actor) == ACTED or changed
         queued = _complete_if_done(conn, config, order, now) if changed else False
         return {"order_id": order.order_id,
                 "items": [item_view(r) for r in store.order_items(conn, order.id)]}, queued

@@ -90,9 +90,10 @@ class NewOrder:
     data: dict[str, Any]
     row: dict[str, Any]
     item_rows: list[dict[str, Any]]
-    ack: callbacks.Callback
+    ack: callbacks.Callback | None  # None: no acknowledgement (own-initiative: no issuer)
     received_text: str
     deadline_text: str | None
+    actor: str = ""  # who the audit trail names; default ``issuer:<issuer_id>``
 
     @property
     def key(self) -> tuple[str, str]:
@@ -236,12 +237,12 @@ def write_orders(
             order_pk=pks[new.key], issuer_id=new.issuer_id, order_id=new.order_id,
             callback=new.ack, now=new.row["received_at"],
         )
-        for new in fresh
+        for new in fresh if new.ack is not None
     ])
     outcomes: list[Response | Exception] = []
     events: list[dict[str, Any]] = []
     for new in batch:
-        actor = f"issuer:{new.issuer_id}"
+        actor = new.actor or f"issuer:{new.issuer_id}"
         if firsts.get(new.key) is new:
             row = new.row
             events.append(event_row(

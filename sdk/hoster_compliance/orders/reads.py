@@ -25,12 +25,13 @@ from ..protocol.schemas_out import (
 from ..store import orders as store
 from ..store.tables import NO_DEADLINE_SORT, deliveries, events, listing_sort_key, orders
 from ..timeutil import from_micros, parse_time, to_micros
-from ..vocabulary import COMPLETED, DELIVERY_STATES, OPEN, WEBHOOK_KINDS, WITHDRAWN
+from ..vocabulary import COMPLETED, DELIVERY_STATES, OPEN, REINSTATED, WITHDRAWN
+from ..vocabulary import KINDS as ALL_KINDS
 
 #: The ``status`` filter: a status, ``overdue`` (open past its deadline) or ``all``.
 STATUSES: tuple[str, ...] = (OPEN, "overdue", COMPLETED, WITHDRAWN, "all")
-#: The ``kind`` filter (v1: what the webhook accepts).
-KINDS = WEBHOOK_KINDS
+#: The ``kind`` filter: every kind the store holds (v1.1: own-initiative entries too).
+KINDS = ALL_KINDS
 DEFAULT_LIMIT, MAX_LIMIT = 100, 500
 DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT = 500, 5000
 
@@ -68,7 +69,7 @@ def _item_fields(row: Row[Any]) -> dict[str, Any]:
         {"algorithm": row.content_hash_algorithm, "value": row.content_hash_value}
         if row.content_hash_algorithm else None
     )
-    return {
+    fields = {
         "item_id": row.item_id,
         "url": row.url,
         "content_hash": content_hash,
@@ -80,6 +81,12 @@ def _item_fields(row: Row[Any]) -> dict[str, Any]:
         "automated": row.automated,
         "preserve_until": from_micros(row.preserve_until),
     }
+    if row.reinstated_at is not None:
+        # The item shows its latest action; the one undone stays in the row (the report counts
+        # it) and in the audit trail.
+        fields.update(action=REINSTATED, acted_at=from_micros(row.reinstated_at),
+                      reason=row.reinstated_reason, automated=False)
+    return fields
 
 
 def _delivery_fields(row: Row[Any]) -> dict[str, Any]:

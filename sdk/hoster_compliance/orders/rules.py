@@ -11,7 +11,15 @@ from typing import Any
 
 from ..errors import Conflict, InvalidPayload
 from ..protocol import categories, regimes
-from ..vocabulary import EFFECT_ACTIONS, LAW, NOTICE, TERMS
+from ..vocabulary import (
+    EFFECT_ACTIONS,
+    LAW,
+    NOTICE,
+    REINSTATABLE_KINDS,
+    REINSTATED,
+    TERMS,
+    WEBHOOK_KINDS,
+)
 
 #: How far ``acted_at`` may lie ahead of the receiver's clock (PROTOCOL 4).
 CLOCK_SKEW = timedelta(seconds=5)
@@ -50,14 +58,45 @@ def check_acted_at_not_future(acted_at: datetime | None, now: datetime) -> None:
                              fields={"acted_at": ["Must not be in the future."]})
 
 
-def is_repeat(item_id: str, recorded: str | None, action: str) -> bool:
-    """Whether item ``item_id``, which has ``recorded``, takes ``action`` as a no-op: final once
-    recorded, the same action again keeps what was recorded; a different one is ``Conflict``."""
-    if recorded is None:
+def is_repeat(item_id: str, recorded: str | None, action: str,
+              reinstated: bool = False) -> bool:
+    """Whether item ``item_id``, which has ``recorded`` (and was ``reinstated`` or not), takes
+    ``action`` as a no-op: final once recorded, the same action again keeps what was recorded;
+    a different one is ``Conflict``. ``reinstated`` is the one action that may follow another
+    (:func:`check_reinstatement`), and nothing may follow it."""
+    if reinstated:
+        if action == REINSTATED:
+            return True
+        raise Conflict(f"Item {item_id} was reinstated; no action may follow.")
+    if recorded is None or action == REINSTATED:
         return False
     if recorded == action:
         return True
     raise Conflict(f"Item {item_id} already has the action {recorded}.")
+
+
+def check_reinstatement(kind: str, item_id: str, recorded: str | None,
+                        effect_given: bool | None) -> None:
+    """``reinstated`` undoes an earlier action that gave effect, on notices and own-initiative
+    entries only (an authority's order is not the hoster's to undo): ``Conflict`` otherwise."""
+    if kind not in REINSTATABLE_KINDS:
+        raise Conflict("reinstated applies to notices and own-initiative entries only.")
+    if recorded is None or not effect_given:
+        raise Conflict(f"Item {item_id} has no action that gave effect to reinstate.")
+
+
+def check_whole_order_action(action: str) -> None:
+    """An action for every open item of an order: ``reinstated`` undoes one item's action and is
+    never recorded that way (``InvalidPayload``)."""
+    if action == REINSTATED:
+        raise InvalidPayload("reinstated is recorded item by item.",
+                             fields={"action": ["reinstated applies to one item at a time."]})
+
+
+def sends_callbacks(kind: str) -> bool:
+    """Whether entries of ``kind`` have an issuer to call back (own-initiative entries have
+    none)."""
+    return kind in WEBHOOK_KINDS
 
 
 def action_basis(

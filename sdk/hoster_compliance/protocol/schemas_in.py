@@ -19,8 +19,8 @@ from ..vocabulary import (
     MEMBER_STATES,
     NOTICE,
     ORDER,
+    REASON_REQUIRED,
     RECORDABLE_ACTIONS,
-    REFUSED,
     REGIMES,
     WEBHOOK_KINDS,
 )
@@ -228,7 +228,7 @@ class ActionSchema(_Strict):
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _reason_for_refusal(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
-        if not isinstance(original, dict) or data.get("action") != REFUSED:
+        if not isinstance(original, dict) or data.get("action") not in REASON_REQUIRED:
             return
         reason = original.get("reason")
         if reason is None and "reason" not in original:

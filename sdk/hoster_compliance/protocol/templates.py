@@ -11,8 +11,10 @@ PART_1 = _PREFIX + "Part_1_summary.csv"
 PART_2 = _PREFIX + "Part_2_categories_names.csv"
 PART_3 = _PREFIX + "Part_3_member_states_orders.csv"
 PART_4 = _PREFIX + "Part_4_notices.csv"
+PART_5 = _PREFIX + "Part_5_own_initiative_illegal.csv"
+PART_8 = _PREFIX + "Part_8_automated_means.csv"
 
 
 def read_bytes(name: str) -> bytes:
-    """The bytes of one packaged template file (``PART_1`` ... ``PART_4``)."""
+    """The bytes of one packaged template file (``PART_1`` ... ``PART_8``)."""
     return files("hoster_compliance").joinpath("data", "templates", name).read_bytes()

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from ..errors import InvalidQuery
 from ..timeutil import format_micros, format_time, to_micros
+from .automated import collect_v11
 from .layout import NOTICE, ORDER, TOTAL, row_sort_key, template_row_key
 from .medians import Slots
 from .queries import Groups, collect, collect_orders_by_slice
@@ -42,6 +43,7 @@ def build_report(
         "generated_at": format_time(now),
         "orders": _orders(order_groups),
         "notices": _notices(notice_groups),
+        **collect_v11(engine, lo, hi),
     }
 
 

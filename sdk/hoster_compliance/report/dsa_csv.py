@@ -9,7 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..protocol.templates import PART_1, PART_3, PART_4
+from ..protocol.templates import PART_1, PART_3, PART_4, PART_5, PART_8
+from .dsa_csv_v11 import part_5, part_8
 from .layout import KEYWORD_OTHER, NOTICE, ORDER, TOTAL, block_rows, read_template
 from .render import hours
 
@@ -17,6 +18,8 @@ FILES = {
     PART_1: "Part_1_summary.csv",
     PART_3: "Part_3_member_states_orders.csv",
     PART_4: "Part_4_notices.csv",
+    PART_5: "Part_5_own_initiative_illegal.csv",
+    PART_8: "Part_8_automated_means.csv",
 }
 NO_INFORMATION_ORDERS = (
     "This system receives orders to act against illegal content only; it does not receive "
@@ -50,8 +53,9 @@ def write_dsa_csv(
     provider_name: str,
     published: date,
 ) -> list[Path]:
-    """Write Part_1_summary.csv, Part_3_member_states_orders.csv and Part_4_notices.csv into
-    ``out_dir`` (created if missing); returns their paths."""
+    """Write Part_1_summary.csv, Part_3_member_states_orders.csv, Part_4_notices.csv,
+    Part_5_own_initiative_illegal.csv and Part_8_automated_means.csv into ``out_dir`` (created
+    if missing); returns their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     period = f"{report['period']['start']}/{report['period']['end']}"
@@ -59,6 +63,8 @@ def write_dsa_csv(
         PART_1: _part_1(report, service_name, provider_name, published),
         PART_3: _part_3(report["orders"], service_name, period),
         PART_4: _part_4(report["notices"], service_name, period),
+        PART_5: part_5(report["own_initiative"], service_name, period),
+        PART_8: part_8(report["automated_means"], service_name, period),
     }
     paths = []
     for part, rows in parts.items():

@@ -73,11 +73,18 @@ def _add_listing_indexes(conn: Connection) -> None:
         index.create(conn)
 
 
+def _add_reinstated(conn: Connection) -> None:
+    """Items gain the reinstatement of an earlier action (v1.1 ``reinstated``)."""
+    conn.execute(sa.text("ALTER TABLE items ADD COLUMN reinstated_at BIGINT"))
+    conn.execute(sa.text("ALTER TABLE items ADD COLUMN reinstated_reason TEXT"))
+
+
 #: Steps after version 1, in order.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "local_keys: keys this installation made (the dashboard's session key)",
               _add_local_keys),
     Migration(3, "indexes for listings deadline first", _add_listing_indexes),
+    Migration(4, "items: reinstated_at, reinstated_reason", _add_reinstated),
 )
 
 

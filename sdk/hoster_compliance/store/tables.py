@@ -24,7 +24,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 # The schema version this code writes; bumped with every migration (see store/migrations.py).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: The audit chain's hash before its first event (``chain_head`` of an empty trail).
 GENESIS_HASH = "0" * 64
@@ -42,7 +42,7 @@ orders = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("issuer_id", String(128), nullable=False),
     Column("order_id", String(128), nullable=False),
-    Column("kind", String(16), nullable=False),  # order | notice
+    Column("kind", String(16), nullable=False),  # order | notice | own_initiative
     Column("regime", String(32), nullable=False),
     Column("category", String(128), nullable=False),
     Column("subcategory", String(128)),
@@ -109,6 +109,10 @@ items = Table(
     Column("effect_given", Boolean),
     Column("preserve_until", BigInteger),
     Column("actor", String(200)),
+    # v1.1 (PROTOCOL 4, 11.2): an earlier action undone (notices, own-initiative entries). The
+    # action above stays as it was recorded: the report counts it and its reversal.
+    Column("reinstated_at", BigInteger),
+    Column("reinstated_reason", Text),
     UniqueConstraint("order_pk", "item_id", name="uq_items_order_item"),
 )
 
