@@ -266,22 +266,49 @@ def audit() -> None:
     """The tamper-evident audit trail."""
 
 
+def _head(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[Any]:
+    from .store.audit import AuditHead
+
+    try:
+        return [AuditHead.parse(value) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @audit.command("verify")
 @config_option
-def audit_verify(config_path: str) -> None:
-    """Check every event's hash chain; exit 1 and name the events when it is broken."""
+@click.option("--expect", "expect", multiple=True, callback=_head, metavar="SEQ:HASH",
+              help="A head printed by an earlier run (or an issuer's audit witness): exit 1 "
+                   "unless event SEQ still has HASH. May be given several times.")
+def audit_verify(config_path: str, expect: list[Any]) -> None:
+    """Check the trail: its hash chain, every order's and item's state against its events,
+    and heads kept elsewhere. Exit 1 naming what differs."""
     service = _service(load_checked(config_path))
     try:
-        count, problems = service.verify_audit()
+        report = service.verify_audit(expect)
     except ComplianceError as exc:
         fail(f"{exc.code}: {exc.message}")
-    for problem in problems:
+    for problem in report.chain:
         where = f"event {problem.event_id}" if problem.event_id is not None else "chain head"
         click.echo(f"{where}: {problem.problem}")
-    if problems:
-        click.echo(f"audit trail BROKEN: {len(problems)} problem(s) in {count} events", err=True)
+    for state in report.state:
+        click.echo(str(state))
+    if report.state_total > len(report.state):
+        click.echo(f"... and {report.state_total - len(report.state)} more differences")
+    for expected in report.expected:
+        click.echo(str(expected))
+    if report.partial_orders:
+        click.echo(f"note: {report.partial_orders} orders were received before events recorded "
+                   "every column fixed at receipt; their category, sub-category, Member State, "
+                   "preservation and data are not checked (their deadline, status and actions "
+                   "are)")
+    head = "none" if report.head is None else str(report.head)
+    if not report.intact:
+        problems = len(report.chain) + report.state_total + len(report.expected)
+        click.echo(f"audit trail BROKEN: {problems} problem(s) in {report.events} events; "
+                   f"head {head}", err=True)
         sys.exit(1)
-    click.echo(f"audit trail intact: {count} events verified")
+    click.echo(f"audit trail intact: {report.events} events; head {head}")
 
 
 @cli.group()

@@ -27,10 +27,11 @@ from .delivery.outbox import DeliveryWorker
 from .errors import ComplianceError, ConfigError, StorageUnavailable
 from .orders import actions, intake, own_initiative, reads
 from .orders.own_initiative import Finding
+from .orders.trail import AuditReport, verify_audit
 from .protocol import schemas_in as schemas
 from .protocol.strict_json import parse_json
 from .report import build_report, orders_by_month, parse_period, write_dsa_csv
-from .store.audit import AuditProblem, chain_head_of, verify_chain
+from .store.audit import AuditHead, chain_head_of
 from .store.engine import init_schema, make_engine, storage_unavailable
 from .store.group_commit import GroupCommitStats, GroupCommitter
 from .store.keys import shared_key
@@ -247,10 +248,11 @@ class ComplianceService:
         return build_report(self.engine, first, last, now=self.clock())
 
     @_translating_storage_errors
-    def verify_audit(self) -> tuple[int, list[AuditProblem]]:
-        """Check the audit trail's hash chain: how many events, and every problem found."""
-        with self.engine.connect().execution_options(readonly=True) as conn:
-            return verify_chain(conn)
+    def verify_audit(self, expect: Sequence[AuditHead] = ()) -> AuditReport:
+        """Check the audit trail (PROTOCOL 13.4): its hash chain, every order's and item's
+        stored state against its events, and that each head in ``expect`` (kept outside the
+        database, or received by an issuer) still has its hash."""
+        return verify_audit(self.engine, expect)
 
     def delivery_worker(self, **options: Any) -> DeliveryWorker:
         """A delivery worker on this service's configuration, database and clock."""

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.service import ComplianceService
-from hoster_compliance.store.tables import deliveries
+from hoster_compliance.store.tables import deliveries, events
 from tests.helpers import AUTH, FakeClock
 from tests.helpers.webhooks import receive
 
@@ -61,9 +61,12 @@ def test_outcome_is_queued_when_last_item_acted_and_delivered_verified(
     outcome = [c for c in fake_issuer.received if c.path.endswith("/outcome")][0]
     assert outcome.verified
     assert outcome.payload["type"] == "order.outcome"
+    with service.engine.connect() as conn:
+        completed = conn.execute(sa.select(events).where(events.c.type == "completed")).one()
     assert outcome.payload["data"] == {
         "order_id": "ord-1", "hoster_id": "example-hosting",
         "received_at": "2026-11-22T09:00:00Z", "completed_at": "2026-11-22T09:30:00Z",
+        "audit": {"seq": completed.id, "hash": completed.hash},
         "items": [
             {"item_id": "i1", "url": "https://files.example-hosting.nl/u/1/a.jpg",
              "action": "removed", "acted_at": "2026-11-22T09:10:00Z"},

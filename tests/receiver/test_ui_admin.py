@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.issuer import CallbackServer
 from hoster_compliance.service import ComplianceService
-from hoster_compliance.store.tables import deliveries, events
+from hoster_compliance.store.tables import deliveries, events, orders
 from tests.helpers import FakeClock
 from tests.helpers.ui import login, parse
 from tests.helpers.webhooks import receive
@@ -136,7 +136,7 @@ def test_the_audit_page_verifies_the_trail_and_finds_an_edited_event(
     assert "Intact" not in before.text and "BROKEN" not in before.text  # runs on request only
     page = client.get("/ui/audit?verify=1")
     text = " ".join(parse(page.text).text.split())
-    assert "Intact: 1 events verified." in text
+    assert "Intact: 1 events verified; every order and item agrees with its events." in text
     with service.engine.connect() as conn:
         head = conn.execute(sa.select(events.c.id, events.c.hash)).one()
     assert f"{head.id}:{head.hash}" in text
@@ -145,3 +145,15 @@ def test_the_audit_page_verifies_the_trail_and_finds_an_edited_event(
     broken = " ".join(parse(client.get("/ui/audit?verify=1").text).text.split())
     assert "BROKEN: 1 problem(s) in 1 events." in broken
     assert f"event {head.id} content does not match its hash (edited)" in broken
+
+
+def test_the_audit_page_names_an_order_changed_with_sql(
+    client: Any, token: str, service: ComplianceService, clock: FakeClock, sender_for: Any
+) -> None:
+    receive(service, clock, sender_for)
+    with service.engine.begin() as conn:
+        conn.execute(orders.update().values(deadline=None))
+    broken = " ".join(parse(client.get("/ui/audit?verify=1").text).text.split())
+    assert "BROKEN: 1 problem(s) in 1 events." in broken
+    assert ("order nl-atkm/ord-1 deadline is none in the table, 2026-11-22T21:00:00Z by the "
+            "trail") in broken

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hoster_compliance.store.tables import deliveries, items, orders
+from hoster_compliance.store.tables import deliveries, events, items, orders
 from tests.helpers import ISSUER_SECRET, OLD_SECRET, FakeClock, order_data
 from tests.helpers.webhooks import URL, envelope, post, signed
 
@@ -23,11 +23,15 @@ def test_new_order_is_stored_and_answered_201(client: Any, clock: FakeClock, ser
     with service.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(items)).scalar() == 2
         ack = conn.execute(sa.select(deliveries)).one()
+        received = conn.execute(sa.select(events)).one()
     assert ack.type == "order.acknowledged" and ack.state == "pending"
     assert ack.path == "/v1/orders/ord-1/acknowledgement"
     assert json.loads(ack.body)["data"] == {
-        "order_id": "ord-1", "hoster_id": "example-hosting", "received_at": "2026-11-22T09:00:00Z"
+        "order_id": "ord-1", "hoster_id": "example-hosting", "received_at": "2026-11-22T09:00:00Z",
+        # the audit witness: the trail's newest event, this order's receipt
+        "audit": {"seq": received.id, "hash": received.hash},
     }
+    assert received.type == "received"
 
 
 def test_old_secret_still_accepted_during_rotation(client: Any, clock: FakeClock) -> None:

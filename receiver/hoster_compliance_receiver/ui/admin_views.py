@@ -85,7 +85,8 @@ def audit() -> Any:
     """The audit trail's verification: run on request (it reads every event)."""
     result = None
     if request.args.get("verify"):
-        svc = service()
-        events, problems = svc.verify_audit()
-        result = {"events": events, "problems": problems, "head": svc.audit_head()}
+        report = service().verify_audit()
+        result = {"events": report.events, "chain": report.chain, "state": report.state,
+                  "state_total": report.state_total, "partial": report.partial_orders,
+                  "intact": report.intact, "head": report.head}
     return page("ui/audit.html", result=result)

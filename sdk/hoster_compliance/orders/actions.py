@@ -20,6 +20,7 @@ from ..store.tables import items, orders
 from ..timeutil import format_time, from_micros, to_micros
 from ..vocabulary import COMPLETED, REINSTATED, WITHDRAWN
 from . import rules
+from .history import action_detail
 from .reads import item_view
 
 log = logging.getLogger("hoster_compliance.orders.actions")
@@ -79,8 +80,8 @@ def _apply(
     )
     append_event(
         conn, order_pk=order.id, at=to_micros(now), type="action", actor=actor,
-        detail={"item_id": item.item_id, "action": name, "acted_at": format_time(acted_at),
-                "reason": action.get("reason"), "basis": basis, "automated": automated},
+        detail=action_detail(item_id=item.item_id, action=name, acted_at=to_micros(acted_at),
+                             reason=action.get("reason"), basis=basis, automated=automated),
     )
     return ACTED
 
@@ -120,6 +121,10 @@ def _complete_if_done(
     if state.done:
         values.update(status=COMPLETED, completed_at=state.completed_at,
                       effect_given_at=state.effect_given_at)
+        effect_given = state.effect_given_at is not None
+        # The event first: the outcome carries the trail's head, this completion included.
+        head = append_event(conn, order_pk=order.id, at=to_micros(now), type="completed",
+                            actor="system", detail={"effect_given": effect_given})
         received_at, completed_at = from_micros(order.received_at), from_micros(state.completed_at)
         assert received_at is not None and completed_at is not None
         outcome = callbacks.outcome(
@@ -129,11 +134,8 @@ def _complete_if_done(
         if rules.sends_callbacks(order.kind):
             store.enqueue_delivery(
                 conn, order_pk=order.id, issuer_id=order.issuer_id, order_id=order.order_id,
-                callback=outcome, now=to_micros(now),
+                callback=callbacks.with_audit(outcome, head.seq, head.hash), now=to_micros(now),
             )
-        effect_given = state.effect_given_at is not None
-        append_event(conn, order_pk=order.id, at=to_micros(now), type="completed",
-                     actor="system", detail={"effect_given": effect_given})
         log.info("order completed issuer=%s order=%s effect_given=%s", order.issuer_id,
                  order.order_id, effect_given)
     conn.execute(orders.update().where(orders.c.id == order.id).values(**values))

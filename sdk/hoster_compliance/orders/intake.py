@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from ..store.engine import storage_unavailable
 from ..store.tables import orders
 from ..timeutil import format_micros, format_time, to_micros
 from . import rules
+from .history import received_detail
 
 log = logging.getLogger("hoster_compliance.orders.intake")
 
@@ -83,7 +84,8 @@ def verify_request(
 @dataclass(frozen=True)
 class NewOrder:
     """A verified, validated ``order.created``, ready to be written: its ``orders`` row, its
-    items, its acknowledgement and its audit detail, computed without the database."""
+    items, its acknowledgement (without its audit witness, known only when written) and its
+    ``received`` event's detail, computed without the database."""
 
     issuer_id: str
     order_id: str
@@ -94,6 +96,13 @@ class NewOrder:
     received_text: str
     deadline_text: str | None
     actor: str = ""  # who the audit trail names; default ``issuer:<issuer_id>``
+    #: The ``received`` event's detail (orders/history.py); computed here, on the request's
+    #: thread, not in the committer's.
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.detail:
+            object.__setattr__(self, "detail", received_detail(self.row, self.item_rows))
 
     @property
     def key(self) -> tuple[str, str]:
@@ -232,13 +241,6 @@ def write_orders(
             fresh.append(new)
     pks = store.insert_orders(conn, [new.row for new in fresh],
                               [new.item_rows for new in fresh])
-    store.enqueue_deliveries(conn, [
-        store.delivery_row(
-            order_pk=pks[new.key], issuer_id=new.issuer_id, order_id=new.order_id,
-            callback=new.ack, now=new.row["received_at"],
-        )
-        for new in fresh if new.ack is not None
-    ])
     outcomes: list[Response | Exception] = []
     events: list[dict[str, Any]] = []
     for new in batch:
@@ -247,8 +249,7 @@ def write_orders(
             row = new.row
             events.append(event_row(
                 order_pk=pks[new.key], at=row["received_at"], type="received", actor=actor,
-                detail={"kind": row["kind"], "regime": row["regime"],
-                        "items": len(new.item_rows), "deadline": new.deadline_text},
+                detail=new.detail,
             ))
             outcomes.append((201, {
                 "order_id": new.order_id, "status": "open", "received_at": new.received_text,
@@ -277,7 +278,19 @@ def write_orders(
             "received_at": format_micros(received_at), "deadline": format_micros(deadline),
             "duplicate": True,
         }))
-    append_events(conn, events)
+    head = append_events(conn, events)
+    if fresh:
+        # Queued after the events, so that each acknowledgement carries the trail's head
+        # including its own order's receipt (the head stays locked until the commit).
+        assert head is not None
+        store.enqueue_deliveries(conn, [
+            store.delivery_row(
+                order_pk=pks[new.key], issuer_id=new.issuer_id, order_id=new.order_id,
+                callback=callbacks.with_audit(new.ack, head.seq, head.hash),
+                now=new.row["received_at"],
+            )
+            for new in fresh if new.ack is not None
+        ])
     return outcomes
 
 

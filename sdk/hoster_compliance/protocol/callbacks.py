@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -111,3 +111,10 @@ def outcome(
         "completed_at": format_time(completed_at), "items": listed,
     })
     return Callback(ORDER_OUTCOME, callback_path(order_id, "outcome"), new_webhook_id(), body)
+
+
+def with_audit(callback: Callback, seq: int, hash: str) -> Callback:
+    """``callback`` with the audit witness in its ``data`` (PROTOCOL 3): ``seq`` and ``hash`` of
+    the newest event of the trail, read in the transaction that queues the callback."""
+    data = {**callback.body["data"], "audit": {"seq": seq, "hash": hash}}
+    return replace(callback, body={**callback.body, "data": data})

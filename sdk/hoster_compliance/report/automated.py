@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.engine import Engine
 
+from ..store.engine import snapshot
 from ..store.tables import items, orders
 from ..vocabulary import (
     COMPLETED,
@@ -21,7 +22,6 @@ from ..vocabulary import (
     REMOVED,
     WITHDRAWN,
 )
-from .queries import snapshot
 
 o = orders.c
 i = items.c

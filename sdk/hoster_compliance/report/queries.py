@@ -5,14 +5,13 @@ category, sub-category, text and trusted flagger). Two ``GROUP BY`` queries, no 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, case, cast, func, or_, select, true
 from sqlalchemy.engine import Connection, Engine
 
+from ..store.engine import snapshot
 from ..store.tables import items, orders
 from ..vocabulary import NOTICE, ORDER, TERMS
 from .medians import concat, merge_sorted, parse_sorted
@@ -41,19 +40,6 @@ class Fine:
 # Notices: key (category, sub-category, "Other" text, trusted flagger); sums: count, items,
 # effect-giving actions on the law, on the terms, automated; series: to action.
 Groups = dict[tuple[Any, ...], Fine]
-
-
-@contextmanager
-def snapshot(engine: Engine) -> Iterator[Connection]:
-    """One read transaction. SQLite: a deferred BEGIN that never waits for writers (WAL);
-    PostgreSQL: a read-only REPEATABLE READ snapshot."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execution_options(readonly=True)
-        else:
-            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        with conn.begin():
-            yield conn
 
 
 def collect(engine: Engine, lo: int, hi: int, as_of: int) -> tuple[Groups, Groups]:

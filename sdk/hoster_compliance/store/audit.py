@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,13 +34,33 @@ def event_hash(
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class AuditHead:
+    """One event's place in the chain: its ``seq`` (the event's id) and hash. The newest one is
+    the trail's head; kept elsewhere, it is a witness of everything before it (PROTOCOL 13.4)."""
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> AuditHead:
+        """``SEQ:HASH`` as ``audit verify`` prints it; ``ValueError`` otherwise."""
+        found = re.fullmatch(r"([0-9]{1,18}):([0-9a-fA-F]{64})", text.strip())
+        if found is None:
+            raise ValueError("not SEQ:HASH (a number, a colon and 64 hex digits)")
+        return cls(int(found.group(1)), found.group(2).lower())
+
+
 # Built once, run with parameters (hot path: every state change appends an event).
 _LOCK_HEAD = sa.select(chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
 # The newest id is the largest: every event is inserted while its writer holds the chain
 # head, so no other writer's event can come between.
 _UPDATE_HEAD_TO_NEWEST = chain_head.update().where(chain_head.c.id == 1).values(
     event_id=sa.select(sa.func.max(events.c.id)).scalar_subquery()
-)
+).returning(chain_head.c.event_id)
 
 
 def append_event(
@@ -49,11 +71,13 @@ def append_event(
     type: str,
     actor: str,
     detail: dict[str, Any] | None = None,
-) -> None:
+) -> AuditHead:
     """Append one event to the chain inside the caller's transaction (see
-    :func:`append_events`)."""
-    append_events(conn, [event_row(order_pk=order_pk, at=at, type=type, actor=actor,
-                                   detail=detail)])
+    :func:`append_events`); returns the new head."""
+    head = append_events(conn, [event_row(order_pk=order_pk, at=at, type=type, actor=actor,
+                                          detail=detail)])
+    assert head is not None
+    return head
 
 
 def event_row(
@@ -64,14 +88,15 @@ def event_row(
             "detail": canonical_json(detail or {})}
 
 
-def append_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def append_events(conn: Connection, rows: list[dict[str, Any]]) -> AuditHead | None:
     """Append several events (from :func:`event_row`), in order, with one lock of the chain
-    head, one executemany and one head update. The head row is locked (``FOR UPDATE``;
-    SQLite writers are already serialised by ``BEGIN IMMEDIATE``), so concurrent writers
-    append one after the other. The ids increase in list order: SQLite and psycopg run an
-    executemany row after row, in order."""
+    head, one executemany and one head update; returns the new head (None: nothing appended).
+    The head row is locked (``FOR UPDATE``; SQLite writers are already serialised by ``BEGIN
+    IMMEDIATE``) until the caller commits, so concurrent writers append one after the other
+    and the returned head is still the newest event when the transaction commits. The ids
+    increase in list order: SQLite and psycopg run an executemany row after row, in order."""
     if not rows:
-        return
+        return None
     head = conn.execute(_LOCK_HEAD).scalar_one()
     chained = []
     for row in rows:
@@ -80,7 +105,8 @@ def append_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
         chained.append(dict(row, prev_hash=head, hash=digest))
         head = digest
     insert_rows(conn, events, chained)
-    conn.execute(_UPDATE_HEAD_TO_NEWEST, {"hash": head})
+    seq = conn.execute(_UPDATE_HEAD_TO_NEWEST, {"hash": head}).scalar_one()
+    return AuditHead(int(seq), head)
 
 
 @dataclass(frozen=True)
@@ -91,37 +117,61 @@ class AuditProblem:
     problem: str
 
 
+class ChainWalk:
+    """Checks events fed one by one in id order (a stream: nothing is kept but the last hash).
+
+    Each event must follow the one before (``prev_hash``) and match its own hash; ``finish``
+    compares the end with the ``chain_head`` row."""
+
+    def __init__(self) -> None:
+        self.prev = GENESIS_HASH
+        self.count = 0
+        self.head: AuditHead | None = None
+        self.problems: list[AuditProblem] = []
+
+    def feed(self, rows: Iterable[Any]) -> None:
+        """Rows with every column of ``events``, in id order."""
+        for row in rows:
+            self.count += 1
+            if row.prev_hash != self.prev:
+                self.problems.append(AuditProblem(
+                    row.id,
+                    "does not follow the event before it (an event was inserted or deleted "
+                    "here)",
+                ))
+            expected = event_hash(
+                row.prev_hash, order_pk=row.order_pk, at=row.at, type=row.type,
+                actor=row.actor, detail=row.detail,
+            )
+            if expected != row.hash:
+                self.problems.append(AuditProblem(row.id,
+                                                  "content does not match its hash (edited)"))
+            self.prev = row.hash
+            self.head = AuditHead(row.id, row.hash)
+
+    def finish(self, head_row: Any) -> None:
+        """Compare with the ``chain_head`` row (None when the table has no row)."""
+        last_id = None if self.head is None else self.head.seq
+        if head_row is not None and (head_row.hash != self.prev or head_row.event_id != last_id):
+            self.problems.append(AuditProblem(
+                head_row.event_id,
+                "the newest event recorded is missing or was changed (deleted at the end)",
+            ))
+
+
+def walk_chain(conn: Connection) -> ChainWalk:
+    """Walk every event in id order, streamed; the walk holds the count, head and problems."""
+    walk = ChainWalk()
+    walk.feed(conn.execute(
+        sa.select(events).order_by(events.c.id).execution_options(yield_per=5000)))
+    walk.finish(conn.execute(sa.select(chain_head).where(chain_head.c.id == 1)).first())
+    return walk
+
+
 def verify_chain(conn: Connection) -> tuple[int, list[AuditProblem]]:
     """Walk every event in id order; return (events checked, problems found)."""
-    problems: list[AuditProblem] = []
-    prev = GENESIS_HASH
-    count = 0
-    last_id: int | None = None
-    rows = conn.execution_options(yield_per=5000).execute(
-        sa.select(events).order_by(events.c.id)
-    )
-    for row in rows:
-        count += 1
-        if row.prev_hash != prev:
-            problems.append(AuditProblem(
-                row.id,
-                "does not follow the event before it (an event was inserted or deleted here)",
-            ))
-        expected = event_hash(
-            row.prev_hash, order_pk=row.order_pk, at=row.at, type=row.type, actor=row.actor,
-            detail=row.detail,
-        )
-        if expected != row.hash:
-            problems.append(AuditProblem(row.id, "content does not match its hash (edited)"))
-        prev = row.hash
-        last_id = row.id
-    head = conn.execute(sa.select(chain_head).where(chain_head.c.id == 1)).first()
-    if head is not None and (head.hash != prev or head.event_id != last_id):
-        problems.append(AuditProblem(
-            head.event_id,
-            "the newest event recorded is missing or was changed (deleted at the end)",
-        ))
-    return count, problems
+    walk = walk_chain(conn)
+    return walk.count, walk.problems
 
 
 def chain_head_of(conn: Connection) -> dict[str, Any] | None:

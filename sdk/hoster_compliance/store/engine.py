@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ConfigError
 
@@ -149,3 +151,17 @@ def init_schema(engine: Engine) -> None:
     from .migrations import migrate
 
     migrate(engine)
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """One read transaction that sees one state of the database throughout. SQLite: a deferred
+    BEGIN that never waits for writers (WAL); PostgreSQL: a read-only REPEATABLE READ
+    snapshot."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(readonly=True)
+        else:
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            yield conn
