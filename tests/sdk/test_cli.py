@@ -95,10 +95,52 @@ def test_report_rejects_bad_dates(config_path: str) -> None:
     assert result.exit_code == 2 and "--out" in result.output
 
 
-def test_audit_verify_passes_on_untouched_database(config_path: str) -> None:
+def test_audit_verify_passes_on_untouched_database(config_path: str,
+                                                  service: ComplianceService) -> None:
     result = run("audit", "verify", "--config", config_path)
     assert result.exit_code == 0, result.output
-    assert "intact: 2 events" in result.output
+    with service.engine.connect() as conn:
+        head = conn.execute(sa.select(events).order_by(events.c.id.desc()).limit(1)).one()
+    assert result.output == f"audit trail intact: 2 events; head {head.id}:{head.hash}\n"
+
+
+def test_audit_verify_expect_holds_until_the_trail_is_rewritten(
+    config_path: str, service: ComplianceService
+) -> None:
+    printed = run("audit", "verify", "--config", config_path).output.split("head ")[1].strip()
+    run("act", "--config", config_path, "nl-atkm", "ord-1", "i1", "removed")
+    kept = run("audit", "verify", "--config", config_path, "--expect", printed)
+    assert kept.exit_code == 0, kept.output
+    from tests.sdk.test_audit_trail import rewrite
+
+    first = _event_ids(service)[0]
+    with service.engine.connect() as conn:
+        detail = json.loads(conn.execute(sa.select(events.c.detail)
+                                         .where(events.c.id == first)).scalar_one())
+    rewrite(service, first, {**detail, "forged": True})  # the whole chain recomputed
+    assert run("audit", "verify", "--config", config_path).exit_code == 0
+    seq = printed.split(":")[0]
+    broken = run("audit", "verify", "--config", config_path, "--expect", printed)
+    assert broken.exit_code == 1
+    assert f"expected head {printed}: event {seq} now has hash " in broken.output
+
+
+@pytest.mark.parametrize("bad", ["12", "x:" + "a" * 64, "3:" + "a" * 63, "3:" + "g" * 64])
+def test_audit_verify_bad_expect_is_a_usage_error(config_path: str, bad: str) -> None:
+    result = run("audit", "verify", "--config", config_path, "--expect", bad)
+    assert result.exit_code == 2
+    assert "SEQ:HASH" in result.output and "Traceback" not in result.output
+
+
+def test_audit_verify_names_an_order_changed_by_sql(config_path: str,
+                                                   service: ComplianceService) -> None:
+    from hoster_compliance.store.tables import orders
+
+    _tamper(service, orders.update().where(orders.c.order_id == "ord-2").values(deadline=None))
+    result = run("audit", "verify", "--config", config_path)
+    assert result.exit_code == 1
+    assert ("order nl-atkm/ord-2: deadline is none in the table, 2026-11-22T10:00:00Z by the "
+            "trail") in result.output
 
 
 def _tamper(service: ComplianceService, statement: Any) -> None:

@@ -228,7 +228,7 @@ def replay(events: Iterable[TrailEvent]) -> Expected:
         if step is None:
             continue
         if state.status is None and event.type != RECEIVED:
-            state.expected.problems.append(f"a {event.type} event before the received event")
+            state.expected.problems.append(f"the trail holds {event.type!r} before 'received'")
             continue
         try:
             step(event)
@@ -236,7 +236,8 @@ def replay(events: Iterable[TrailEvent]) -> Expected:
             state.expected.problems.append(f"the trail holds {exc} ({_show('at', event.at)})")
         except (KeyError, TypeError, ValueError, AssertionError):
             state.expected.problems.append(
-                f"a {event.type} event ({_show('at', event.at)}) has an unreadable detail")
+                f"the trail holds {event.type!r} ({_show('at', event.at)}) with an unreadable "
+                "detail")
     return state.finish()
 
 

@@ -1,0 +1,278 @@
+"""The audit trail as evidence (PROTOCOL 13.4) and the audit witness (3), on both databases:
+a store written by the real code verifies; an SQL UPDATE of what a report reads is named; a
+recomputed chain is caught by a head kept elsewhere; events of the first release still verify;
+every callback carries the trail's head from its own transaction."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from hoster_compliance.delivery.outbox import DeliveryWorker
+from hoster_compliance.issuer import CallbackServer
+from hoster_compliance.orders import intake
+from hoster_compliance.report import build_report
+from hoster_compliance.service import ComplianceService
+from hoster_compliance.store.audit import AuditHead, event_hash
+from hoster_compliance.store.engine import GENESIS_HASH
+from hoster_compliance.store.tables import chain_head, deliveries, events, items, orders
+from tests.conftest import FakeClock, order_data
+from tests.receiver.test_operator_read import receive
+from tests.receiver.test_webhooks import envelope, signed
+from tests.sdk.test_intake_batch import new_order
+
+
+@pytest.fixture
+def store(service: ComplianceService, clock: FakeClock, sender_for: Any,
+          worker: DeliveryWorker, fake_issuer: CallbackServer) -> ComplianceService:
+    """Four orders as the code writes them: ord-1 acknowledged and completed in time (one
+    item removed, one refused), ord-2 withdrawn, ord-3 (EU_TCO, 1 h) open past its deadline,
+    and a notice with preservation."""
+    receive(service, clock, sender_for, order_id="ord-1")
+    receive(service, clock, sender_for, order_id="ord-2")
+    receive(service, clock, sender_for, order_id="ord-3", regime="EU_TCO")
+    receive(service, clock, sender_for, issuer="offlimits", order_id="n-1", kind="notice",
+            regime="NL_NTD",
+            category="STATEMENT_CATEGORY_SCAMS_AND_FRAUD", preserve_for_days=30,
+            subcategory="KEYWORD_OTHER", subcategory_other="Fake shop")
+    assert worker.run_once() == 4  # the acknowledgements
+    clock.advance(minutes=30)
+    service.act("nl-atkm", "ord-1", "i1", {"action": "removed"}, actor="operator:abc")
+    service.act("nl-atkm", "ord-1", "i2", {"action": "refused", "reason": "manifest error"},
+                actor="operator:abc")
+    service.act("offlimits", "n-1", None, {"action": "disabled", "basis": "terms"},
+                actor="cli:alice")
+    sender = sender_for("http://unused")
+    withdrawal = sender.envelope("order.withdrawn", {"order_id": "ord-2", "reason": "mistake"},
+                                 timestamp=int(clock.timestamp()))
+    assert service.receive("nl-atkm", sender.headers_for(withdrawal), withdrawal).status == 200
+    assert worker.run_once() == 2  # the outcomes
+    clock.advance(hours=2)  # ord-3 is now overdue
+    return service
+
+
+def newest(service: ComplianceService) -> AuditHead:
+    with service.engine.connect() as conn:
+        row = conn.execute(sa.select(events).order_by(events.c.id.desc()).limit(1)).one()
+    return AuditHead(row.id, row.hash)
+
+
+def tamper(service: ComplianceService, statement: Any) -> None:
+    with service.engine.begin() as conn:
+        conn.execute(statement)
+
+
+def item_of(order_id: str, item_id: str) -> Any:
+    order_pk = sa.select(orders.c.id).where(orders.c.order_id == order_id).scalar_subquery()
+    return items.update().where(items.c.order_pk == order_pk, items.c.item_id == item_id)
+
+
+def order(order_id: str) -> Any:
+    return orders.update().where(orders.c.order_id == order_id)
+
+
+def test_a_store_written_by_the_code_is_intact(store: ComplianceService) -> None:
+    report = store.verify_audit()
+    assert report.intact, (report.chain, report.state)
+    assert report.orders == 4 and report.partial_orders == 0
+    assert report.head == newest(store)
+    with store.engine.connect() as conn:
+        assert report.events == conn.execute(
+            sa.select(sa.func.count()).select_from(events)).scalar_one()
+
+
+@pytest.mark.parametrize(("statement", "said"), [
+    (item_of("ord-1", "i2").values(action="removed"),
+     "order nl-atkm/ord-1 item i2: action is 'removed' in the table, 'refused' by the trail"),
+    (item_of("ord-1", "i1").values(acted_at=1_795_338_000_000_000),
+     "order nl-atkm/ord-1 item i1: acted_at is 2026-11-22T09:00:00Z in the table, "
+     "2026-11-22T09:30:00Z by the trail"),
+    (order("ord-3").values(deadline=None),
+     "order nl-atkm/ord-3: deadline is none in the table, 2026-11-22T10:00:00Z by the trail"),
+    (order("ord-3").values(status="completed"),
+     "order nl-atkm/ord-3: status is 'completed' in the table, 'open' by the trail"),
+    (order("ord-1").values(effect_given_at=1_795_338_000_000_000),
+     "order nl-atkm/ord-1: effect_given_at is 2026-11-22T09:00:00Z in the table, "
+     "2026-11-22T09:30:00Z by the trail"),
+    (order("ord-2").values(status="open"),
+     "order nl-atkm/ord-2: status is 'open' in the table, 'withdrawn' by the trail"),
+    (order("ord-1").values(acknowledged_at=None),
+     "order nl-atkm/ord-1: acknowledged_at is none in the table, 2026-11-22T09:00:00Z"),
+    (order("n-1").values(category="STATEMENT_CATEGORY_PROTECTION_OF_MINORS"),
+     "order offlimits/n-1: category is 'STATEMENT_CATEGORY_PROTECTION_OF_MINORS' in the table"),
+    (order("n-1").values(subcategory_other="=HYPERLINK()"),
+     "order offlimits/n-1: subcategory_other is '=HYPERLINK()' in the table, 'Fake shop'"),
+    (item_of("n-1", "i1").values(preserve_until=None),
+     "order offlimits/n-1 item i1: preserve_until is none in the table, 2026-12-22T09:30:00Z"),
+    (item_of("n-1", "i2").values(basis="law"),
+     "order offlimits/n-1 item i2: basis is 'law' in the table, 'terms' by the trail"),
+    (item_of("ord-1", "i1").values(url="https://elsewhere.example/x"),
+     "order nl-atkm/ord-1: the items' ids, URLs, content hashes or notes are not what was"),
+    (order("ord-1").values(data='{"order_id":"ord-1"}'),
+     "order nl-atkm/ord-1: data is not what was received"),
+])
+def test_an_sql_update_of_what_a_report_reads_is_named(
+    store: ComplianceService, statement: Any, said: str
+) -> None:
+    tamper(store, statement)
+    report = store.verify_audit()
+    assert not report.intact
+    assert report.chain == []  # the chain itself is untouched: only the replay finds it
+    assert [str(p) for p in report.state if str(p).startswith(said)], \
+        [str(p) for p in report.state]
+
+
+def test_the_review_finding_a_better_report_by_sql_is_found(
+    store: ComplianceService, clock: FakeClock
+) -> None:
+    """The security review moved deadlines and statuses with SQL to turn late orders into
+    orders handled in time; the report changed while the trail said "intact"."""
+    def within() -> int:
+        report = build_report(store.engine, date(2026, 1, 1), date(2026, 12, 31), now=clock())
+        return int(report["orders"]["total"]["within_deadline"])
+
+    before = within()
+    half_past_nine = 1_795_339_800_000_000  # the deadline was 10:00
+    tamper(store, order("ord-3").values(status="completed", completed_at=half_past_nine,
+                                        items_resolved=2))
+    for item_id in ("i1", "i2"):
+        tamper(store, item_of("ord-3", item_id).values(action="not_found",
+                                                       acted_at=half_past_nine))
+    assert within() == before + 1
+    report = store.verify_audit()
+    named = {(p.order_id, p.item_id) for p in report.state}
+    assert named == {("ord-3", None), ("ord-3", "i1"), ("ord-3", "i2")}
+
+
+def test_deleted_and_inserted_orders_are_named(store: ComplianceService) -> None:
+    with store.engine.begin() as conn:
+        pk = conn.execute(sa.select(orders.c.id).where(orders.c.order_id == "ord-2")).scalar()
+        conn.execute(items.delete().where(items.c.order_pk == pk))
+        conn.execute(deliveries.delete().where(deliveries.c.order_pk == pk))
+        conn.execute(orders.delete().where(orders.c.id == pk))
+        row = conn.execute(sa.select(orders).where(orders.c.order_id == "ord-3")).one()
+        copy = {k: v for k, v in row._mapping.items() if k != "id"}
+        conn.execute(orders.insert().values({**copy, "order_id": "ord-forged"}))
+    found = [str(p) for p in store.verify_audit().state]
+    assert f"order #{pk}: events of an order that is not in the table (deleted)" in found
+    assert ("order nl-atkm/ord-forged: no received event: the order is not in the trail"
+            in found)
+
+
+def rewrite(service: ComplianceService, event_id: int, detail: dict[str, Any]) -> None:
+    """What a forger with the database and this code can do: change one event's detail and
+    recompute the hash of every event from it on (and the chain head)."""
+    with service.engine.begin() as conn:
+        rows = conn.execute(sa.select(events).order_by(events.c.id)).all()
+        prev = GENESIS_HASH
+        for row in rows:
+            text = json.dumps(detail, sort_keys=True, separators=(",", ":")) \
+                if row.id == event_id else row.detail
+            digest = event_hash(prev, order_pk=row.order_pk, at=row.at, type=row.type,
+                                actor=row.actor, detail=text)
+            conn.execute(events.update().where(events.c.id == row.id)
+                         .values(detail=text, prev_hash=prev, hash=digest))
+            prev = digest
+        conn.execute(chain_head.update().values(hash=prev))
+
+
+def received_event(service: ComplianceService, order_id: str) -> Any:
+    with service.engine.connect() as conn:
+        pk = conn.execute(sa.select(orders.c.id).where(orders.c.order_id == order_id)).scalar()
+        return conn.execute(sa.select(events).where(
+            events.c.order_pk == pk, events.c.type == "received")).one()
+
+
+def test_a_recomputed_chain_is_caught_by_a_head_kept_elsewhere(
+    store: ComplianceService
+) -> None:
+    kept = newest(store)
+    assert store.verify_audit([kept]).intact
+    # the forger moves ord-3's deadline in the table and in its received event, and
+    # recomputes the chain: the chain and the replay agree again
+    event = received_event(store, "ord-3")
+    detail = json.loads(event.detail)
+    detail["deadline"] = "2026-11-23T09:00:00Z"
+    rewrite(store, event.id, detail)
+    tamper(store, order("ord-3").values(deadline=1_795_424_400_000_000))
+    assert store.verify_audit().intact
+    report = store.verify_audit([kept])
+    assert not report.intact
+    assert [str(p) for p in report.expected] == [
+        f"expected head {kept}: event {kept.seq} now has hash {report.head.hash}: "  # type: ignore[union-attr]
+        "the trail was rewritten at or before it"]
+    # an older head, before the rewritten event, still holds
+    with store.engine.connect() as conn:
+        before = conn.execute(sa.select(events).where(events.c.id < event.id)
+                              .order_by(events.c.id.desc()).limit(1)).one()
+    assert store.verify_audit([AuditHead(before.id, before.hash)]).intact
+    assert [str(p) for p in store.verify_audit([AuditHead(10**6, "a" * 64)]).expected] == [
+        f"expected head 1000000:{'a' * 64}: event 1000000 is not in the trail (deleted, or the "
+        "trail was rebuilt)"]
+
+
+def test_events_of_the_first_release_still_verify(store: ComplianceService) -> None:
+    """Received events written before v1.1 hold kind, regime, items and deadline only (the
+    shape kept here): such orders verify, are counted as partial, and what their events do
+    hold is still checked."""
+    event = received_event(store, "ord-3")
+    old = {k: v for k, v in json.loads(event.detail).items()
+           if k in ("kind", "regime", "items", "deadline")}
+    rewrite(store, event.id, old)
+    report = store.verify_audit()
+    assert report.intact and report.partial_orders == 1
+    tamper(store, order("ord-3").values(category="STATEMENT_CATEGORY_SCAMS_AND_FRAUD"))
+    assert store.verify_audit().intact  # not recorded by the first release: not checked
+    tamper(store, order("ord-3").values(deadline=None))
+    assert [p.order_id for p in store.verify_audit().state] == ["ord-3"]
+
+
+def test_every_callback_carries_the_head_of_its_own_transaction(
+    store: ComplianceService
+) -> None:
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(deliveries).order_by(deliveries.c.id)).all()
+        by_id = {r.id: r for r in conn.execute(sa.select(events))}
+    assert len(rows) == 6
+    witnesses = []
+    for row in rows:
+        witness = json.loads(row.body)["data"]["audit"]
+        event = by_id[witness["seq"]]
+        assert event.hash == witness["hash"] and event.order_pk == row.order_pk
+        # the newest event when queued, in the same transaction: this order's receipt, or
+        # its completion
+        expected = "received" if row.type == "order.acknowledged" else "completed"
+        assert event.type == expected
+        witnesses.append(AuditHead(witness["seq"], witness["hash"]))
+    assert store.verify_audit(witnesses).intact
+
+
+def test_a_batch_of_orders_acknowledges_with_the_batch_head(
+    service: ComplianceService, clock: FakeClock
+) -> None:
+    batch = [new_order(service, clock, f"ord-{n}") for n in range(3)]
+    batch.append(new_order(service, clock, "ord-0"))  # a redelivery in the same batch
+    intake.commit_orders(service.engine, batch)
+    with service.engine.connect() as conn:
+        last = conn.execute(sa.select(events).order_by(events.c.id.desc()).limit(1)).one()
+        bodies = [json.loads(b) for b in conn.execute(sa.select(deliveries.c.body)).scalars()]
+    assert last.type == "duplicate_delivery"
+    assert [b["data"]["audit"] for b in bodies] == [{"seq": last.id, "hash": last.hash}] * 3
+
+
+def test_a_second_batch_sees_the_first_ones_events(
+    client: Any, clock: FakeClock, service: ComplianceService
+) -> None:
+    for n in range(2):
+        body, headers = signed(clock, envelope(order_data(f"o-{n}")), msg_id=f"m{n}")
+        assert client.post("/v1/webhooks/nl-atkm", data=body, headers=headers).status_code == 201
+    with service.engine.connect() as conn:
+        seqs = [json.loads(b)["data"]["audit"]["seq"]
+                for b in conn.execute(sa.select(deliveries.c.body)
+                                      .order_by(deliveries.c.id)).scalars()]
+    assert seqs == [1, 2]
+
