@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..store.audit import canonical_json
 from ..timeutil import format_micros, from_micros, parse_time, to_micros
@@ -99,8 +99,7 @@ def action_detail(
 
 # -- replay ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class TrailEvent:
+class TrailEvent(NamedTuple):
     """What the replay reads of one stored event (``detail`` parsed)."""
 
     at: int

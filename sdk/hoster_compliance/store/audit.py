@@ -17,10 +17,13 @@ from sqlalchemy.engine import Connection
 from .orders import insert_rows
 from .tables import GENESIS_HASH, chain_head, events
 
+# One encoder, built once: json.dumps with options builds a new one on every call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: sorted keys, no white space, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def event_hash(
@@ -130,24 +133,24 @@ class ChainWalk:
         self.problems: list[AuditProblem] = []
 
     def feed(self, rows: Iterable[Any]) -> None:
-        """Rows with every column of ``events``, in id order."""
-        for row in rows:
-            self.count += 1
-            if row.prev_hash != self.prev:
+        """Rows of ``(id, order_pk, at, type, actor, detail, prev_hash, hash)``, in id order."""
+        prev, count, last = self.prev, self.count, None
+        for event_id, order_pk, at, type_, actor, detail, prev_hash, digest in rows:
+            count += 1
+            if prev_hash != prev:
                 self.problems.append(AuditProblem(
-                    row.id,
+                    event_id,
                     "does not follow the event before it (an event was inserted or deleted "
                     "here)",
                 ))
-            expected = event_hash(
-                row.prev_hash, order_pk=row.order_pk, at=row.at, type=row.type,
-                actor=row.actor, detail=row.detail,
-            )
-            if expected != row.hash:
-                self.problems.append(AuditProblem(row.id,
+            if event_hash(prev_hash, order_pk=order_pk, at=at, type=type_, actor=actor,
+                          detail=detail) != digest:
+                self.problems.append(AuditProblem(event_id,
                                                   "content does not match its hash (edited)"))
-            self.prev = row.hash
-            self.head = AuditHead(row.id, row.hash)
+            prev, last = digest, event_id
+        self.prev, self.count = prev, count
+        if last is not None:
+            self.head = AuditHead(last, prev)
 
     def finish(self, head_row: Any) -> None:
         """Compare with the ``chain_head`` row (None when the table has no row)."""
@@ -162,8 +165,10 @@ class ChainWalk:
 def walk_chain(conn: Connection) -> ChainWalk:
     """Walk every event in id order, streamed; the walk holds the count, head and problems."""
     walk = ChainWalk()
+    c = events.c
     walk.feed(conn.execute(
-        sa.select(events).order_by(events.c.id).execution_options(yield_per=5000)))
+        sa.select(c.id, c.order_pk, c.at, c.type, c.actor, c.detail, c.prev_hash, c.hash)
+        .order_by(c.id).execution_options(yield_per=5000)))
     walk.finish(conn.execute(sa.select(chain_head).where(chain_head.c.id == 1)).first())
     return walk
 
