@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from hoster_compliance.config import load_config
 from hoster_compliance.delivery.outbox import LEASE_MARGIN_SECONDS, DeliveryWorker
 from hoster_compliance.issuer import CallbackServer, IssuerSender, new_message_id
-from hoster_compliance.store.audit import verify_chain
+from hoster_compliance.orders.trail import verify_audit
+from hoster_compliance.store.audit import AuditHead, verify_chain
 from hoster_compliance.store.engine import make_engine
 from hoster_compliance.store.tables import deliveries, orders
 from hoster_compliance.timeutil import format_time, from_micros, utcnow
@@ -169,3 +170,9 @@ def check_stored_and_acknowledged(engine: sa.Engine, sent: dict[str, Sent],
         assert callback.webhook_id == acks[order_id].webhook_id
         assert callback.payload["data"]["received_at"] == \
             format_time(from_micros(stored[order_id].received_at))
+    # Every order's state agrees with its events, and every audit witness an issuer received
+    # (PROTOCOL 3) is still in the trail after the crash.
+    witnesses = {AuditHead(c.payload["data"]["audit"]["seq"], c.payload["data"]["audit"]["hash"])
+                 for c in received}
+    report = verify_audit(engine, sorted(witnesses, key=lambda h: h.seq))
+    assert report.intact, (report.chain, report.state, report.expected)
