@@ -14,8 +14,8 @@ from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.store.audit import AuditHead
 from hoster_compliance.store.tables import events, orders
 from hoster_compliance_receiver import create_app
-from tests.conftest import AUTH, ISSUER_SECRET, LiveServer, make_config, order_data
-from tests.sdk.test_audit_trail import rewrite
+from tests.helpers import AUTH, ISSUER_SECRET, LiveServer, make_config, order_data
+from tests.helpers.audit import rewrite
 
 
 def test_the_issuer_receives_witnesses_that_match_the_trail(db_url: str) -> None:
@@ -54,7 +54,7 @@ def test_the_issuer_receives_witnesses_that_match_the_trail(db_url: str) -> None
             # a hoster that rewrote the receipt and recomputed the whole chain afterwards
             # contradicts the issuer's copies (and nothing else)
             received = trail[kept[0].seq]
-            rewrite(service, received.id, {**json.loads(received.detail), "forged": 1})
+            rewrite(service.engine, received.id, {**json.loads(received.detail), "forged": 1})
             report = service.verify_audit(kept)
             assert report.chain == [] and report.state == []
             assert [p.head for p in report.expected] == kept

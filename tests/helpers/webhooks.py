@@ -1,5 +1,5 @@
 """Signed requests of the test issuer: to the Flask test client (``post``) and straight to the
-service (``receive``)."""
+service (``receive``); orders prepared for the store without a request (``new_order``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from hoster_compliance.issuer import IssuerSender
+from hoster_compliance.orders import intake
+from hoster_compliance.protocol import schemas_in as schemas
 from hoster_compliance.service import ComplianceService
 from tests.helpers import ISSUER_SECRET, FakeClock, order_data
 
@@ -38,3 +40,13 @@ def receive(service: ComplianceService, clock: FakeClock, sender_for: Any,
     result = service.receive(issuer, sender.headers_for(body), body)
     assert result.status == 201, result.body
     return result.body
+
+
+def new_order(service: ComplianceService, clock: FakeClock, order_id: str,
+              issuer: str = "nl-atkm", **overrides: Any) -> intake.NewOrder:
+    data = order_data(order_id, **overrides)
+    now = clock()
+    loaded = schemas.load_order_created(data, now=now)
+    issuer_config = service.config.issuer(issuer)
+    assert issuer_config is not None
+    return intake.prepare_order(service.config, issuer_config, data, loaded, now)

@@ -17,13 +17,11 @@ from hoster_compliance.issuer import CallbackServer
 from hoster_compliance.orders import intake
 from hoster_compliance.report import build_report
 from hoster_compliance.service import ComplianceService
-from hoster_compliance.store.audit import AuditHead, event_hash
-from hoster_compliance.store.engine import GENESIS_HASH
-from hoster_compliance.store.tables import chain_head, deliveries, events, items, orders
-from tests.conftest import FakeClock, order_data
-from tests.receiver.test_operator_read import receive
-from tests.receiver.test_webhooks import envelope, signed
-from tests.sdk.test_intake_batch import new_order
+from hoster_compliance.store.audit import AuditHead
+from hoster_compliance.store.tables import deliveries, events, items, orders
+from tests.helpers import FakeClock, order_data
+from tests.helpers.audit import rewrite as rewrite_chain
+from tests.helpers.webhooks import envelope, new_order, receive, signed
 
 
 @pytest.fixture
@@ -164,20 +162,7 @@ def test_deleted_and_inserted_orders_are_named(store: ComplianceService) -> None
 
 
 def rewrite(service: ComplianceService, event_id: int, detail: dict[str, Any]) -> None:
-    """What a forger with the database and this code can do: change one event's detail and
-    recompute the hash of every event from it on (and the chain head)."""
-    with service.engine.begin() as conn:
-        rows = conn.execute(sa.select(events).order_by(events.c.id)).all()
-        prev = GENESIS_HASH
-        for row in rows:
-            text = json.dumps(detail, sort_keys=True, separators=(",", ":")) \
-                if row.id == event_id else row.detail
-            digest = event_hash(prev, order_pk=row.order_pk, at=row.at, type=row.type,
-                                actor=row.actor, detail=text)
-            conn.execute(events.update().where(events.c.id == row.id)
-                         .values(detail=text, prev_hash=prev, hash=digest))
-            prev = digest
-        conn.execute(chain_head.update().values(hash=prev))
+    rewrite_chain(service.engine, event_id, detail)
 
 
 def received_event(service: ComplianceService, order_id: str) -> Any:

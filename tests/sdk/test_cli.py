@@ -111,13 +111,13 @@ def test_audit_verify_expect_holds_until_the_trail_is_rewritten(
     run("act", "--config", config_path, "nl-atkm", "ord-1", "i1", "removed")
     kept = run("audit", "verify", "--config", config_path, "--expect", printed)
     assert kept.exit_code == 0, kept.output
-    from tests.sdk.test_audit_trail import rewrite
+    from tests.helpers.audit import rewrite
 
     first = _event_ids(service)[0]
     with service.engine.connect() as conn:
         detail = json.loads(conn.execute(sa.select(events.c.detail)
                                          .where(events.c.id == first)).scalar_one())
-    rewrite(service, first, {**detail, "forged": True})  # the whole chain recomputed
+    rewrite(service.engine, first, {**detail, "forged": True})  # the whole chain recomputed
     assert run("audit", "verify", "--config", config_path).exit_code == 0
     seq = printed.split(":")[0]
     broken = run("audit", "verify", "--config", config_path, "--expect", printed)

@@ -13,25 +13,14 @@ import sqlalchemy as sa
 
 from hoster_compliance.errors import Conflict
 from hoster_compliance.orders import intake
-from hoster_compliance.protocol import schemas_in as schemas
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.audit import verify_chain
 from hoster_compliance.store.engine import is_sqlite, make_engine
 from hoster_compliance.store.tables import chain_head, deliveries, events, items, orders
 from tests.helpers import FakeClock, make_config, order_data
-from tests.helpers.webhooks import envelope, signed
+from tests.helpers.webhooks import envelope, new_order, signed
 
 JOIN = 30  # seconds: only a hang would take this long
-
-
-def new_order(service: ComplianceService, clock: FakeClock, order_id: str,
-              issuer: str = "nl-atkm", **overrides: Any) -> intake.NewOrder:
-    data = order_data(order_id, **overrides)
-    now = clock()
-    loaded = schemas.load_order_created(data, now=now)
-    issuer_config = service.config.issuer(issuer)
-    assert issuer_config is not None
-    return intake.prepare_order(service.config, issuer_config, data, loaded, now)
 
 
 def count_commits(engine: sa.Engine) -> list[int]:
