@@ -8,8 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hoster_compliance.store.audit import event_hash
-from hoster_compliance.store.engine import GENESIS_HASH
-from hoster_compliance.store.tables import chain_head, events
+from hoster_compliance.store.tables import GENESIS_HASH, chain_head, events
 
 
 def rewrite(engine: sa.Engine, event_id: int, detail: dict[str, Any]) -> None:

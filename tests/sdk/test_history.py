@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from hoster_compliance.orders import rules
 from hoster_compliance.orders.history import (
     TrailEvent,
     action_detail,
@@ -14,10 +15,10 @@ from hoster_compliance.orders.history import (
     received_detail,
     replay,
 )
-from hoster_compliance.orders.rules import DAY_MICROS, completion, preserve_until
 from hoster_compliance.store.audit import canonical_json
 
 H = 3_600_000_000
+DAY = 24 * H
 T0 = 1_795_338_000_000_000  # 2026-11-22T09:00:00Z
 
 
@@ -64,7 +65,8 @@ def acted(row: dict[str, Any], what: str, at: int, actor: str = "operator:abc",
           reason: str | None = None, days: int | None = 180) -> dict[str, Any]:
     effect = what in ("removed", "disabled", "geo_blocked")
     return dict(row, action=what, acted_at=at, reason=reason, basis="law", automated=False,
-                effect_given=effect, preserve_until=preserve_until(at, effect, days),
+                effect_given=effect,
+                preserve_until=at + days * DAY if effect and days else None,
                 actor=actor)
 
 
@@ -94,7 +96,7 @@ def test_replay_of_a_whole_order_gives_exactly_the_stored_state() -> None:
     assert differences(expected, row, items) == []
     assert expected.order["effect_given_at"] == T0 + H  # the latest action that gave effect
     assert expected.order["acknowledged_at"] == T0 + 1_000_000  # the first acknowledgement
-    assert expected.items["i1"]["preserve_until"] == T0 + H + 180 * DAY_MICROS
+    assert expected.items["i1"]["preserve_until"] == T0 + H + 180 * DAY
     assert expected.items["i2"]["preserve_until"] is None  # refused gave no effect
 
 
@@ -213,9 +215,12 @@ def test_events_that_change_no_state_are_ignored() -> None:
     assert differences(replay(trail + noise), row, items) == []
 
 
-def test_completion_rule() -> None:
-    assert completion([(5, False), (3, True), (4, True)]) == (5, 4)
-    assert completion([(5, False)]) == (5, None)
-    with pytest.raises(ValueError):
-        completion([])
-    assert preserve_until(10, True, 0) is None and preserve_until(10, False, 5) is None
+def test_replay_uses_the_rules_the_code_records_by() -> None:
+    """effect_given, preserve_until, completed_at and effect_given_at come from orders/rules.py,
+    not from a second copy of them."""
+    trail, _row, _items = lifecycle()
+    expected = replay(trail)
+    assert expected.items["i2"]["effect_given"] is rules.gives_effect("refused") is False
+    done = rules.completion([("removed", T0 + H, True), ("refused", T0 + 2 * H, False)])
+    assert (expected.order["completed_at"], expected.order["effect_given_at"]) == (
+        done.completed_at, done.effect_given_at)
