@@ -19,7 +19,7 @@ from hoster_compliance.report import build_report
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.audit import AuditHead
 from hoster_compliance.store.tables import deliveries, events, items, orders
-from tests.helpers import FakeClock, order_data
+from tests.helpers import FakeClock, make_config, order_data
 from tests.helpers.audit import rewrite as rewrite_chain
 from tests.helpers.webhooks import envelope, new_order, receive, signed
 
@@ -261,3 +261,35 @@ def test_a_second_batch_sees_the_first_ones_events(
                                       .order_by(deliveries.c.id)).scalars()]
     assert seqs == [1, 2]
 
+
+
+def test_own_initiative_entries_and_reinstatements_verify_and_their_tampering_is_named(
+    db_url: str, clock: FakeClock
+) -> None:
+    """Entries of the hoster's own detection (no issuer, no callbacks) go through the same
+    trail; a reinstatement is replayed beside the action it undoes."""
+    from hoster_compliance.config_hashcheck import HashcheckConfig
+    from hoster_compliance.orders.own_initiative import Finding
+
+    own = ComplianceService(make_config(db_url, hashcheck=HashcheckConfig(lists=("k.txt",))),
+                            clock=clock)
+    try:
+        entry = own.record_own_initiative([
+            Finding(f"https://files.example-hosting.nl/{k}.jpg", "sha1", f"{k:040x}", "list")
+            for k in range(2)])["order_id"]
+        own.act("self", entry, None, {"action": "disabled", "automated": True},
+                actor="automation:x")
+        clock.advance(minutes=5)
+        own.act("self", entry, "1", {"action": "reinstated", "reason": "stock image"},
+                actor="operator:abc")
+        assert own.verify_audit().intact
+        with own.engine.begin() as conn:
+            conn.execute(items.update().where(items.c.item_id == "1")
+                         .values(reinstated_at=None, reinstated_reason=None))
+        assert [str(p) for p in own.verify_audit().state] == [
+            f"order self/{entry} item 1: reinstated_at is none in the table, "
+            "2026-11-22T09:05:00Z by the trail",
+            f"order self/{entry} item 1: reinstated_reason is none in the table, "
+            "'stock image' by the trail"]
+    finally:
+        own.close()

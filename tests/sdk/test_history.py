@@ -44,6 +44,7 @@ def item_row(position: int, **overrides: Any) -> dict[str, Any]:
         "content_hash_algorithm": None, "content_hash_value": None, "note": None,
         "action": None, "acted_at": None, "reason": None, "basis": None, "automated": None,
         "effect_given": None, "preserve_until": None, "actor": None,
+        "reinstated_at": None, "reinstated_reason": None,
     }
     row.update(overrides)
     return row
@@ -224,3 +225,22 @@ def test_replay_uses_the_rules_the_code_records_by() -> None:
     done = rules.completion([("removed", T0 + H, True), ("refused", T0 + 2 * H, False)])
     assert (expected.order["completed_at"], expected.order["effect_given_at"]) == (
         done.completed_at, done.effect_given_at)
+
+
+def test_a_reinstatement_is_replayed_beside_the_action_it_undoes() -> None:
+    row, items = order_row(kind="own_initiative"), [item_row(0), item_row(1)]
+    trail = [received(row, items), action("i1", "disabled", T0 + H),
+             TrailEvent(T0 + 3 * H, "reinstated", "operator:abc",
+                        {"item_id": "i1", "undoes": "disabled", "acted_at": "2026-11-22T11:00:00Z",
+                         "reason": "false positive"})]
+    items[0] = dict(acted(items[0], "disabled", T0 + H), reinstated_at=T0 + 2 * H,
+                    reinstated_reason="false positive")
+    row["items_resolved"] = 1
+    expected = replay(trail)
+    assert differences(expected, row, items) == []
+    items[0]["reinstated_at"] = None  # the reversal hidden with SQL
+    assert differences(expected, row, items) == [
+        ("i1", "reinstated_at is none in the table, 2026-11-22T11:00:00Z by the trail")]
+    lone = replay([received(row, items), trail[2]])
+    assert lone.problems == ["the trail holds a reinstatement of item i1 without an action "
+                             "(2026-11-22T12:00:00Z)"]
