@@ -2,7 +2,14 @@
 
 At-least-once: a row is only marked delivered after the issuer answered 2xx; a worker that dies
 holding a lease loses it when the lease runs out and another worker takes the row over. The same
-``webhook-id`` goes out on every attempt, so the issuer can drop duplicates."""
+``webhook-id`` goes out on every attempt, so the issuer can drop duplicates.
+
+Fairness (PROTOCOL 13.1): a claim takes rows of one destination only, and never of a destination
+that holds a live lease (another thread, here or in another process, is sending to it). So one
+slow or dead endpoint holds at most one delivery thread in the whole deployment, and the other
+threads keep serving every other destination. An attempt that runs out of time also ends its
+batch, and the destination's other due messages wait as long as the one that timed out: a slow
+endpoint then costs one attempt's time per retry period, not one per queued message."""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Connection, Engine, Row
 
 from ..config import Config
 from ..errors import Conflict, UnknownDelivery
@@ -37,6 +44,51 @@ LEASE_MARGIN_SECONDS = 15
 #: A claim older than this is renewed before its attempt; younger ones still have at least
 #: ``callback_timeout_seconds`` + 10 s of lease left.
 RENEW_AFTER_SECONDS = 5
+#: Destinations considered per claim, oldest due message first.
+CLAIM_CANDIDATES = 8
+#: PostgreSQL: claims of one destination are serialised by a transaction-scoped advisory lock
+#: in this namespace ("hcdl"; the two-key form never meets the migrations' one-key lock).
+CLAIM_LOCK_NAMESPACE = 0x6863646C
+
+_busy = deliveries.alias("busy")
+
+
+def _pending_leased(now: int) -> sa.ColumnElement[bool]:
+    return sa.and_(deliveries.c.state == PENDING, deliveries.c.lease_until >= now)
+
+
+def _free(now: int) -> sa.ColumnElement[bool]:
+    return sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now)
+
+
+def busy_destinations(now: int) -> sa.Select[Any]:
+    """Destinations someone is sending to: a pending row with a live lease."""
+    return sa.select(deliveries.c.destination).where(_pending_leased(now))
+
+
+def candidate_destinations(now: int, count: int = CLAIM_CANDIDATES) -> sa.Select[Any]:
+    """Destinations with a due, unleased message and nobody sending to them, the one whose
+    oldest due message is oldest first."""
+    return (
+        sa.select(deliveries.c.destination)
+        .where(deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= now, _free(now),
+               deliveries.c.destination.not_in(busy_destinations(now)))
+        .group_by(deliveries.c.destination)
+        .order_by(sa.func.min(deliveries.c.next_attempt_at), deliveries.c.destination)
+        .limit(count)
+    )
+
+
+def claimable(destination: str, now: int) -> list[sa.ColumnElement[bool]]:
+    """What makes a message of ``destination`` claimable (beside a free lease, which
+    ``store.leases.claim`` checks): due, and nobody holding a live lease on the destination
+    (checked again here: on PostgreSQL the candidates were read before the destination's lock
+    was taken)."""
+    someone_sending = sa.exists().where(
+        _busy.c.destination == destination, _busy.c.state == PENDING,
+        _busy.c.lease_until >= now)
+    return [deliveries.c.destination == destination, deliveries.c.state == PENDING,
+            deliveries.c.next_attempt_at <= now, ~someone_sending]
 
 
 @dataclass(frozen=True)
@@ -45,6 +97,7 @@ class Claim:
     order_pk: int
     issuer_id: str
     order_id: str
+    destination: str
     type: str
     path: str
     webhook_id: str
@@ -78,40 +131,67 @@ class DeliveryWorker:
     # -- one pass ---------------------------------------------------------------------------
 
     def run_once(self, limit: int = 10) -> int:
-        """Claim up to ``limit`` due deliveries and attempt each once; returns how many."""
+        """Claim up to ``limit`` due deliveries of one destination and attempt them in turn;
+        returns how many were attempted. An attempt that ran out of time ends the batch (its
+        destination's other messages were deferred with it) and releases the rest."""
         claims = self.claim(limit)
-        for claim in claims:
-            self.attempt(claim)
+        for n, claim in enumerate(claims, start=1):
+            state, result = self._attempt(claim)
+            if result is not None and result.timed_out:
+                self._release(claims[n:])
+                return n
         return len(claims)
 
     def _lease_end(self, now: int) -> int:
         return now + int((self.config.callback_timeout_seconds + LEASE_MARGIN_SECONDS) * 1e6)
 
     def claim(self, limit: int) -> list[Claim]:
+        """Lease up to ``limit`` due deliveries of one destination nobody is sending to."""
         now = to_micros(self.clock())
         lease = self._lease_end(now)
+        with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, claims one at a time
+            postgres = conn.dialect.name == "postgresql"
+            for destination in conn.execute(candidate_destinations(now)).scalars().all():
+                if postgres and not conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(
+                        CLAIM_LOCK_NAMESPACE, sa.func.hashtext(destination)))).scalar():
+                    continue  # another worker is claiming this destination right now
+                rows = leases.claim(
+                    conn, deliveries, ready=claimable(destination, now),
+                    lease_column=deliveries.c.lease_until, now=now, lease_until=lease,
+                    lease_values={"lease_owner": self.owner},
+                    order_by=[deliveries.c.next_attempt_at, deliveries.c.id], limit=limit,
+                )
+                if rows:
+                    return [
+                        Claim(r.id, r.order_pk, r.issuer_id, r.order_id, r.destination, r.type,
+                              r.path, r.webhook_id, r.body, r.attempts, r.give_up_at, now)
+                        for r in rows
+                    ]
+        return []
+
+    def _release(self, claims: list[Claim]) -> None:
+        """Give claimed rows back unattempted (their due time unchanged)."""
+        if not claims:
+            return
         with self.engine.begin() as conn:
-            rows = leases.claim(
-                conn, deliveries,
-                ready=[deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= now],
-                lease_column=deliveries.c.lease_until, now=now, lease_until=lease,
-                lease_values={"lease_owner": self.owner},
-                order_by=[deliveries.c.next_attempt_at, deliveries.c.id], limit=limit,
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_([c.id for c in claims]),
+                       deliveries.c.lease_owner == self.owner)
+                .values(lease_until=None, lease_owner=None)
             )
-        return [
-            Claim(r.id, r.order_pk, r.issuer_id, r.order_id, r.type, r.path, r.webhook_id,
-                  r.body, r.attempts, r.give_up_at, now)
-            for r in rows
-        ]
 
     def attempt(self, claim: Claim) -> str:
         """Send one claimed delivery and record the answer; returns the resulting state."""
+        return self._attempt(claim)[0]
+
+    def _attempt(self, claim: Claim) -> tuple[str, AttemptResult | None]:
         if not self._renew_lease(claim):
-            return "lost_lease"  # another worker took the row over while this one was busy
+            return "lost_lease", None  # another worker took the row over meanwhile
         issuer = self.config.issuer(claim.issuer_id)
         if issuer is None:
             result = AttemptResult(None, "issuer no longer configured", None, 0.0)
-            return self._record(claim, result, force_fail=True)
+            return self._record(claim, result, force_fail=True), result
         result = self.client.send(
             issuer.api_base + claim.path,
             webhook_id=claim.webhook_id,
@@ -120,7 +200,7 @@ class DeliveryWorker:
             timeout=self.config.callback_timeout_seconds,
             now=lambda: self.clock().timestamp(),
         )
-        return self._record(claim, result)
+        return self._record(claim, result), result
 
     def _renew_lease(self, claim: Claim) -> bool:
         """Extend our lease for one attempt, right before sending: rows claimed in a batch stay
@@ -176,6 +256,8 @@ class DeliveryWorker:
             if not updated:
                 # Our lease ran out and another worker took the row over: it records the answer.
                 return "lost_lease"
+            if result.timed_out and values.get("next_attempt_at") is not None:
+                self._defer_destination(conn, claim, values["next_attempt_at"], now)
             stamp = callbacks.on_delivered(claim.type).order_time_column
             if outcome == retry_policy.DELIVERED and stamp is not None:
                 column = orders.c[stamp]
@@ -199,19 +281,40 @@ class DeliveryWorker:
         )
         return str(state)
 
+    def _defer_destination(self, conn: Connection, claim: Claim, until: int, now: int) -> None:
+        """The destination just timed out: its other due messages (not being sent by anyone
+        else) wait until the retry of the one that timed out, rather than each costing a
+        delivery thread a whole timeout now."""
+        conn.execute(
+            deliveries.update()
+            .where(deliveries.c.destination == claim.destination,
+                   deliveries.c.state == PENDING, deliveries.c.id != claim.id,
+                   deliveries.c.next_attempt_at < until,
+                   sa.or_(_free(now), deliveries.c.lease_owner == self.owner))
+            .values(next_attempt_at=until, lease_until=None, lease_owner=None)
+        )
+
     # -- loop -------------------------------------------------------------------------------
 
     def next_due_in(self) -> float | None:
-        """Seconds until the earliest pending delivery is due (None: nothing pending)."""
+        """Seconds until a claim may find work (None: nothing pending): the earliest due
+        message of a destination nobody is sending to, or the earliest live lease's end (a
+        worker that died holding it). A destination being sent to is its sender's to go on
+        with, so its due messages do not count."""
+        now = to_micros(self.clock())
         with self.engine.connect().execution_options(readonly=True) as conn:
-            due = conn.execute(
-                sa.select(sa.func.min(sa.func.coalesce(deliveries.c.lease_until,
-                                                       deliveries.c.next_attempt_at)))
-                .where(deliveries.c.state == PENDING)
+            free = conn.execute(
+                sa.select(sa.func.min(deliveries.c.next_attempt_at))
+                .where(deliveries.c.state == PENDING,
+                       deliveries.c.destination.not_in(busy_destinations(now)))
             ).scalar()
+            lease_ends = conn.execute(
+                sa.select(sa.func.min(deliveries.c.lease_until)).where(_pending_leased(now))
+            ).scalar()
+        due = min((t for t in (free, lease_ends) if t is not None), default=None)
         if due is None:
             return None
-        return max((int(due) - to_micros(self.clock())) / 1e6, 0.0)
+        return max((int(due) - now) / 1e6, 0.0)
 
     def run(
         self,
