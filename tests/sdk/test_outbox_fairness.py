@@ -140,3 +140,14 @@ def test_concurrent_claimers_never_share_a_destination(
             .where(deliveries.c.lease_owner.is_not(None))
             .group_by(deliveries.c.destination)).all()
     assert per_destination and all(owners == 1 for _, owners in per_destination)
+
+
+def test_a_worker_drops_its_leases_after_a_database_error(
+    service: ComplianceService, clock: FakeClock, sender_for: Any
+) -> None:
+    receive(service, clock, sender_for, "nl-atkm", "ord-1")
+    unlucky, other = worker(service, clock, "unlucky"), worker(service, clock, "other")
+    [held] = unlucky.claim(10)  # then recording its answer failed: the lease stays behind
+    assert other.claim(10) == []  # the whole destination waits for that lease ...
+    unlucky.release_own_leases()  # ... unless the worker gives it back once the database is back
+    assert [c.id for c in other.claim(10)] == [held.id]

@@ -127,6 +127,7 @@ class DeliveryWorker:
         self.clock = clock
         self.uniform = uniform
         self.owner = owner or uuid.uuid4().hex
+        self._stale_leases = False
 
     # -- one pass ---------------------------------------------------------------------------
 
@@ -134,6 +135,8 @@ class DeliveryWorker:
         """Claim up to ``limit`` due deliveries of one destination and attempt them in turn;
         returns how many were attempted. An attempt that ran out of time ends the batch (its
         destination's other messages were deferred with it) and releases the rest."""
+        if self._stale_leases:
+            self.release_own_leases()
         claims = self.claim(limit)
         for n, claim in enumerate(claims, start=1):
             state, result = self._attempt(claim)
@@ -168,6 +171,19 @@ class DeliveryWorker:
                         for r in rows
                     ]
         return []
+
+    def release_own_leases(self) -> None:
+        """Drop every lease this worker holds: after a database error the answer of an attempt
+        may not have been recorded, and the lease left behind would keep its destination busy
+        (every other message to it waiting) until it ran out. Between passes this worker sends
+        nothing, so none of its leases is in use; the message is simply attempted again."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.lease_owner == self.owner, deliveries.c.state == "pending")
+                .values(lease_until=None, lease_owner=None)
+            )
+        self._stale_leases = False
 
     def _release(self, claims: list[Claim]) -> None:
         """Give claimed rows back unattempted (their due time unchanged)."""
@@ -336,6 +352,7 @@ class DeliveryWorker:
             except sa.exc.SQLAlchemyError as exc:
                 log.error("delivery worker: database unavailable (%s); retrying in 1 s",
                           type(exc).__name__)
+                self._stale_leases = True
                 due = 1.0
             timeout = max_idle_seconds if due is None else min(max(due, 0.01), max_idle_seconds)
             wake.wait(timeout)
