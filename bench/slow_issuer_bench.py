@@ -5,8 +5,8 @@ real server (`hoster-compliance serve`, its in-process delivery worker of two th
         [--slow-orders 20] [--orders 40] [--rate 2] [--storm-seconds 10] [--json out.json]
 
 slow   Issuer ``slow`` answers ``HTTP/1.1 200 OK`` and then one header byte every 3 s, for ever
-       (tests/slow_peer.py). ``--slow-orders`` orders to it are sent first; then ``--orders``
-       orders to issuer ``nl-atkm`` (a healthy loopback endpoint), ``--rate`` per second. For
+       (tests/helpers/slow_peer.py). ``--slow-orders`` orders to it are sent first; then
+       ``--orders`` orders to issuer ``nl-atkm`` (a healthy endpoint), ``--rate`` per second. For
        each of those: the time from its 2xx to its acknowledgement received. Also the duration
        of every attempt to the slow issuer (connection opened -> closed by the hoster) and how
        many there were.
@@ -40,10 +40,10 @@ from ingest_bench import (
     percentile,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.slow_peer
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.helpers.slow_peer
 
 from hoster_compliance.issuer import CallbackServer, IssuerSender  # noqa: E402
-from tests.slow_peer import SlowPeer  # noqa: E402
+from tests.helpers.slow_peer import SlowPeer  # noqa: E402
 
 SLOW_SECRET = "whsec_b2xkLXNlY3JldC1zdGlsbC1hY2NlcHRlZA=="
 

@@ -19,10 +19,9 @@ import pytest
 import requests
 
 from hoster_compliance.issuer import CallbackServer, IssuerSender
-from tests.conftest import ISSUER_SECRET, OLD_SECRET, TOKEN, order_data
-from tests.slow_peer import SlowPeer
-
-from .helpers import AUTH, Receiver, free_port
+from tests.helpers import ISSUER_SECRET, OLD_SECRET, TOKEN, order_data
+from tests.helpers.processes import AUTH, Receiver, free_port
+from tests.helpers.slow_peer import SlowPeer
 
 pytestmark = pytest.mark.reliability
 

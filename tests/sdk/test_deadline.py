@@ -16,7 +16,7 @@ from hoster_compliance.delivery.client import MAX_ANSWER_BYTES, AttemptResult, C
 from hoster_compliance.delivery.deadline import Attempt, make_session
 from hoster_compliance.issuer import CallbackServer
 from hoster_compliance.protocol import signing
-from tests.slow_peer import SlowPeer
+from tests.helpers.slow_peer import SlowPeer
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 BODY = json.dumps({"type": "order.acknowledged", "data": {"order_id": "o-1"}}).encode()

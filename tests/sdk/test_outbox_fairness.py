@@ -17,7 +17,7 @@ from hoster_compliance.service import ComplianceService
 from hoster_compliance.store import orders as store
 from hoster_compliance.store.tables import deliveries
 from hoster_compliance.timeutil import to_micros
-from tests.conftest import FakeClock, order_data
+from tests.helpers import FakeClock, order_data
 
 
 def receive(service: ComplianceService, clock: FakeClock, sender_for: Any, issuer_id: str,
