@@ -13,6 +13,7 @@ import responses
 import sqlalchemy as sa
 
 from hoster_compliance.delivery.outbox import DeliveryWorker
+from hoster_compliance.protocol.callbacks import Callback, new_webhook_id
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store import orders as store
 from hoster_compliance.store.tables import deliveries
@@ -109,9 +110,9 @@ def test_concurrent_claimers_never_share_a_destination(
         extra = []
         for destination in destinations:
             for n in range(4):
+                message = Callback("alert.test", "/", new_webhook_id(), {})
                 row = store.delivery_row(order_pk=pk, issuer_id="nl-atkm", order_id=f"x{n}",
-                                         type="alert.test", path="/", body={},
-                                         now=to_micros(clock()))
+                                         callback=message, now=to_micros(clock()))
                 extra.append({**row, "destination": destination})
         store.enqueue_deliveries(conn, extra)
     workers = [worker(service, clock, f"w{n}") for n in range(10)]
