@@ -16,7 +16,7 @@ from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.protocol.callbacks import Callback, new_webhook_id
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store import orders as store
-from hoster_compliance.store.tables import deliveries
+from hoster_compliance.store.tables import deliveries, orders
 from hoster_compliance.timeutil import to_micros
 from tests.helpers import FakeClock, order_data
 
@@ -152,3 +152,41 @@ def test_a_worker_drops_its_leases_after_a_database_error(
     assert other.claim(10) == []  # the whole destination waits for that lease ...
     unlucky.release_own_leases()  # ... unless the worker gives it back once the database is back
     assert [c.id for c in other.claim(10)] == [held.id]
+
+
+@responses.activate
+def test_a_batch_is_recorded_in_one_transaction_and_slow_answers_more_often(
+    service: ComplianceService, clock: FakeClock, sender_for: Any
+) -> None:
+    for n in range(5):
+        responses.add(responses.POST, ack_url(service, f"ord-{n}"), status=200)
+        receive(service, clock, sender_for, "nl-atkm", f"ord-{n}")
+    commits: list[int] = []
+
+    def count(conn: Any) -> None:
+        commits.append(1)
+
+    sa.event.listen(service.engine, "commit", count)
+    try:
+        assert worker(service, clock, "a").run_once() == 5
+        # The claim and one record for all five: one transaction per message is the pace of
+        # the database, not of the issuer.
+        assert len(commits) == 2
+        assert {r.state for r in rows(service).values()} == {"delivered"}
+
+        def slow(request: Any) -> tuple[int, dict[str, str], str]:
+            clock.advance(seconds=0.3)  # every answer takes 0.3 s
+            return 200, {}, ""
+
+        for n in range(5, 9):
+            responses.add_callback(responses.POST, ack_url(service, f"ord-{n}"), callback=slow)
+            receive(service, clock, sender_for, "nl-atkm", f"ord-{n}")
+        commits.clear()
+        assert worker(service, clock, "b").run_once() == 4
+        assert len(commits) == 3  # the claim, then a record every 0.5 s of sending
+    finally:
+        sa.event.remove(service.engine, "commit", count)
+    assert {r.state for r in rows(service).values()} == {"delivered"}
+    with service.engine.connect() as conn:
+        acked = conn.execute(sa.select(orders.c.order_id, orders.c.acknowledged_at)).all()
+    assert all(at is not None for _, at in acked)

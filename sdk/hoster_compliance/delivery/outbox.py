@@ -9,7 +9,9 @@ that holds a live lease (another thread, here or in another process, is sending 
 slow or dead endpoint holds at most one delivery thread in the whole deployment, and the other
 threads keep serving every other destination. An attempt that runs out of time also ends its
 batch, and the destination's other due messages wait as long as the one that timed out: a slow
-endpoint then costs one attempt's time per retry period, not one per queued message."""
+endpoint then costs one attempt's time per retry period, not one per queued message. A batch's
+answers are recorded together (one transaction per half second of sending), so one sender keeps
+up with a busy issuer: its pace is one HTTP round trip per message, not one commit."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,11 +31,11 @@ from ..config import Config
 from ..errors import Conflict, UnknownDelivery
 from ..protocol import callbacks
 from ..store import leases
-from ..store.audit import append_event
+from ..store.audit import append_event, append_events, event_row
 from ..store.tables import deliveries, orders
 from ..timeutil import Clock, from_micros, to_micros, utcnow
 from ..vocabulary import DELIVERED, FAILED, PENDING
-from . import retry_policy
+from . import claims, retry_policy
 from .client import AttemptResult, CallbackClient
 
 log = logging.getLogger("hoster_compliance.delivery.outbox")
@@ -44,52 +47,9 @@ LEASE_MARGIN_SECONDS = 15
 #: A claim older than this is renewed before its attempt; younger ones still have at least
 #: ``callback_timeout_seconds`` + 10 s of lease left.
 RENEW_AFTER_SECONDS = 5
-#: Destinations considered per claim, oldest due message first.
-CLAIM_CANDIDATES = 8
-#: PostgreSQL: claims of one destination are serialised by a transaction-scoped advisory lock
-#: in this namespace ("hcdl"; the two-key form never meets the migrations' one-key lock).
-CLAIM_LOCK_NAMESPACE = 0x6863646C
-
-_busy = deliveries.alias("busy")
-
-
-def _pending_leased(now: int) -> sa.ColumnElement[bool]:
-    return sa.and_(deliveries.c.state == PENDING, deliveries.c.lease_until >= now)
-
-
-def _free(now: int) -> sa.ColumnElement[bool]:
-    return sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now)
-
-
-def busy_destinations(now: int) -> sa.Select[Any]:
-    """Destinations someone is sending to: a pending row with a live lease."""
-    return sa.select(deliveries.c.destination).where(_pending_leased(now))
-
-
-def candidate_destinations(now: int, count: int = CLAIM_CANDIDATES) -> sa.Select[Any]:
-    """Destinations with a due, unleased message and nobody sending to them, the one whose
-    oldest due message is oldest first."""
-    return (
-        sa.select(deliveries.c.destination)
-        .where(deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= now, _free(now),
-               deliveries.c.destination.not_in(busy_destinations(now)))
-        .group_by(deliveries.c.destination)
-        .order_by(sa.func.min(deliveries.c.next_attempt_at), deliveries.c.destination)
-        .limit(count)
-    )
-
-
-def claimable(destination: str, now: int) -> list[sa.ColumnElement[bool]]:
-    """What makes a message of ``destination`` claimable (beside a free lease, which
-    ``store.leases.claim`` checks): due, and nobody holding a live lease on the destination
-    (checked again here: on PostgreSQL the candidates were read before the destination's lock
-    was taken)."""
-    someone_sending = sa.exists().where(
-        _busy.c.destination == destination, _busy.c.state == PENDING,
-        _busy.c.lease_until >= now)
-    return [deliveries.c.destination == destination, deliveries.c.state == PENDING,
-            deliveries.c.next_attempt_at <= now, ~someone_sending]
-
+#: Answers of one batch are recorded together, at least this often (a row's lease has far
+#: more time left than this when its attempt starts).
+RECORD_EVERY_SECONDS = 0.5
 
 @dataclass(frozen=True)
 class Claim:
@@ -105,6 +65,16 @@ class Claim:
     attempts: int
     give_up_at: int
     claimed_at: int
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One attempt's result, not yet recorded: ``at`` is when it ended."""
+
+    claim: Claim
+    result: AttemptResult
+    at: datetime
+    force_fail: bool = False
 
 
 class DeliveryWorker:
@@ -133,16 +103,28 @@ class DeliveryWorker:
 
     def run_once(self, limit: int = 10) -> int:
         """Claim up to ``limit`` due deliveries of one destination and attempt them in turn;
-        returns how many were attempted. An attempt that ran out of time ends the batch (its
-        destination's other messages were deferred with it) and releases the rest."""
-        if self._stale_leases:
-            self.release_own_leases()
+        returns how many were attempted. The answers are recorded together, in one
+        transaction per ``RECORD_EVERY_SECONDS`` of sending (the destination's messages go out
+        one at a time, so its pace is one HTTP round trip, not a commit, per message). An
+        attempt that ran out of time ends the batch (its destination's other messages are
+        deferred with it) and releases the rest."""
         claims = self.claim(limit)
+        answers: list[_Answer] = []
+        started = self.clock()
         for n, claim in enumerate(claims, start=1):
-            state, result = self._attempt(claim)
-            if result is not None and result.timed_out:
+            answer = self._send(claim)
+            if answer is None:
+                continue  # another worker took the row over meanwhile
+            answers.append(answer)
+            if answer.result.timed_out:
+                self._record(answers)
                 self._release(claims[n:])
                 return n
+            if (answer.at - started).total_seconds() >= RECORD_EVERY_SECONDS:
+                self._record(answers)
+                answers, started = [], answer.at
+        if answers:
+            self._record(answers)
         return len(claims)
 
     def _lease_end(self, now: int) -> int:
@@ -154,12 +136,12 @@ class DeliveryWorker:
         lease = self._lease_end(now)
         with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, claims one at a time
             postgres = conn.dialect.name == "postgresql"
-            for destination in conn.execute(candidate_destinations(now)).scalars().all():
+            for destination in conn.execute(claims.candidate_destinations(now)).scalars().all():
                 if postgres and not conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(
-                        CLAIM_LOCK_NAMESPACE, sa.func.hashtext(destination)))).scalar():
+                        claims.CLAIM_LOCK_NAMESPACE, sa.func.hashtext(destination)))).scalar():
                     continue  # another worker is claiming this destination right now
                 rows = leases.claim(
-                    conn, deliveries, ready=claimable(destination, now),
+                    conn, deliveries, ready=claims.claimable(destination, now),
                     lease_column=deliveries.c.lease_until, now=now, lease_until=lease,
                     lease_values={"lease_owner": self.owner},
                     order_by=[deliveries.c.next_attempt_at, deliveries.c.id], limit=limit,
@@ -199,15 +181,19 @@ class DeliveryWorker:
 
     def attempt(self, claim: Claim) -> str:
         """Send one claimed delivery and record the answer; returns the resulting state."""
-        return self._attempt(claim)[0]
+        answer = self._send(claim)
+        if answer is None:
+            return "lost_lease"  # another worker took the row over meanwhile
+        return self._record([answer])[0]
 
-    def _attempt(self, claim: Claim) -> tuple[str, AttemptResult | None]:
+    def _send(self, claim: Claim) -> _Answer | None:
+        """One attempt, not yet recorded (None: the lease was lost, nothing was sent)."""
         if not self._renew_lease(claim):
-            return "lost_lease", None  # another worker took the row over meanwhile
+            return None
         issuer = self.config.issuer(claim.issuer_id)
         if issuer is None:
             result = AttemptResult(None, "issuer no longer configured", None, 0.0)
-            return self._record(claim, result, force_fail=True), result
+            return _Answer(claim, result, self.clock(), force_fail=True)
         result = self.client.send(
             issuer.api_base + claim.path,
             webhook_id=claim.webhook_id,
@@ -216,7 +202,7 @@ class DeliveryWorker:
             timeout=self.config.callback_timeout_seconds,
             now=lambda: self.clock().timestamp(),
         )
-        return self._record(claim, result), result
+        return _Answer(claim, result, self.clock())
 
     def _renew_lease(self, claim: Claim) -> bool:
         """Extend our lease for one attempt, right before sending: rows claimed in a batch stay
@@ -236,10 +222,14 @@ class DeliveryWorker:
                 .values(lease_until=self._lease_end(now))
             ).rowcount)
 
-    def _record(self, claim: Claim, result: AttemptResult, force_fail: bool = False) -> str:
-        now_dt = self.clock()
-        now = to_micros(now_dt)
-        outcome = retry_policy.FAILED if force_fail else retry_policy.classify(result.status)
+    def _plan(self, answer: _Answer) -> tuple[str, dict[str, Any],
+                                              tuple[str, dict[str, Any]] | None]:
+        """What an answer does to its row: the outcome, the row's new values, and the audit
+        event to append (if any)."""
+        claim, result = answer.claim, answer.result
+        now = to_micros(answer.at)
+        outcome = retry_policy.FAILED if answer.force_fail else retry_policy.classify(
+            result.status)
         attempts = claim.attempts + 1
         values: dict[str, Any] = {
             "attempts": attempts, "last_status": result.status, "last_error": result.error,
@@ -252,7 +242,8 @@ class DeliveryWorker:
                      {"delivery_id": claim.id, "webhook_id": claim.webhook_id,
                       "status": result.status, "attempts": attempts})
         elif outcome == retry_policy.RETRY and now < claim.give_up_at:
-            delay = retry_policy.next_delay(attempts, result.retry_after, now_dt, self.uniform)
+            delay = retry_policy.next_delay(attempts, result.retry_after, answer.at,
+                                            self.uniform)
             values.update(next_attempt_at=now + int(delay * 1e6))
         else:
             reason = (result.error or f"HTTP {result.status}") if outcome != retry_policy.RETRY \
@@ -262,40 +253,60 @@ class DeliveryWorker:
             event = ("delivery_failed", {"delivery_id": claim.id, "type": claim.type,
                                          "webhook_id": claim.webhook_id,
                                          "status": result.status, "error": reason})
+        return outcome, values, event
+
+    def _record(self, answers: list[_Answer]) -> list[str]:
+        """Record answers in one transaction; each one's resulting state (``lost_lease`` when
+        another worker took its row over meanwhile: that worker records the row)."""
+        plans = [self._plan(answer) for answer in answers]
+        states: list[str] = []
+        appended: list[dict[str, Any]] = []
         with self.engine.begin() as conn:
-            updated = conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id == claim.id, deliveries.c.lease_owner == self.owner,
-                       deliveries.c.state == PENDING)
-                .values(**values)
-            ).rowcount
-            if not updated:
-                # Our lease ran out and another worker took the row over: it records the answer.
-                return "lost_lease"
-            if result.timed_out and values.get("next_attempt_at") is not None:
-                self._defer_destination(conn, claim, values["next_attempt_at"], now)
-            stamp = callbacks.on_delivered(claim.type).order_time_column
-            if outcome == retry_policy.DELIVERED and stamp is not None:
-                column = orders.c[stamp]
-                conn.execute(
-                    orders.update()
-                    .where(orders.c.id == claim.order_pk, column.is_(None))
-                    .values({stamp: now})
-                )
-            if event is not None:
-                append_event(conn, order_pk=claim.order_pk, at=now, type=event[0],
-                             actor="system:outbox", detail=event[1])
-        state = values.get("state", PENDING)
+            for answer, (outcome, values, event) in zip(answers, plans, strict=True):
+                claim, now = answer.claim, to_micros(answer.at)
+                updated = conn.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id == claim.id, deliveries.c.lease_owner == self.owner,
+                           deliveries.c.state == PENDING)
+                    .values(**values)
+                ).rowcount
+                if not updated:
+                    states.append("lost_lease")
+                    continue
+                if answer.result.timed_out and values.get("next_attempt_at") is not None:
+                    self._defer_destination(conn, claim, values["next_attempt_at"], now)
+                stamp = callbacks.on_delivered(claim.type).order_time_column
+                if outcome == retry_policy.DELIVERED and stamp is not None:
+                    column = orders.c[stamp]
+                    conn.execute(
+                        orders.update()
+                        .where(orders.c.id == claim.order_pk, column.is_(None))
+                        .values({stamp: now})
+                    )
+                if event is not None:
+                    appended.append(event_row(order_pk=claim.order_pk, at=now, type=event[0],
+                                              actor="system:outbox", detail=event[1]))
+                states.append(str(values.get("state", PENDING)))
+            # The chain head last, as every writer takes it after its order rows: taking it
+            # between two orders' rows could deadlock with an action on the second order.
+            append_events(conn, appended)
+        for answer, (_, values, _), state in zip(answers, plans, states, strict=True):
+            if state != "lost_lease":
+                self._log(answer, values, state)
+        return states
+
+    @staticmethod
+    def _log(answer: _Answer, values: dict[str, Any], state: str) -> None:
+        claim, result = answer.claim, answer.result
         level = logging.WARNING if state == FAILED or result.status is None else logging.INFO
         log.log(
             level,
             "callback %s issuer=%s order=%s webhook_id=%s attempt=%d status=%s error=%s -> %s%s",
-            claim.type, claim.issuer_id, claim.order_id, claim.webhook_id, attempts,
+            claim.type, claim.issuer_id, claim.order_id, claim.webhook_id, values["attempts"],
             result.status, result.error, state,
             "" if state != PENDING else
             f" (next attempt at {from_micros(values['next_attempt_at'])})",
         )
-        return str(state)
 
     def _defer_destination(self, conn: Connection, claim: Claim, until: int, now: int) -> None:
         """The destination just timed out: its other due messages (not being sent by anyone
@@ -306,7 +317,7 @@ class DeliveryWorker:
             .where(deliveries.c.destination == claim.destination,
                    deliveries.c.state == PENDING, deliveries.c.id != claim.id,
                    deliveries.c.next_attempt_at < until,
-                   sa.or_(_free(now), deliveries.c.lease_owner == self.owner))
+                   sa.or_(claims.free(now), deliveries.c.lease_owner == self.owner))
             .values(next_attempt_at=until, lease_until=None, lease_owner=None)
         )
 
@@ -322,10 +333,10 @@ class DeliveryWorker:
             free = conn.execute(
                 sa.select(sa.func.min(deliveries.c.next_attempt_at))
                 .where(deliveries.c.state == PENDING,
-                       deliveries.c.destination.not_in(busy_destinations(now)))
+                       deliveries.c.destination.not_in(claims.busy_destinations(now)))
             ).scalar()
             lease_ends = conn.execute(
-                sa.select(sa.func.min(deliveries.c.lease_until)).where(_pending_leased(now))
+                sa.select(sa.func.min(deliveries.c.lease_until)).where(claims.pending_leased(now))
             ).scalar()
         due = min((t for t in (free, lease_ends) if t is not None), default=None)
         if due is None:
