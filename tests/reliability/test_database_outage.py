@@ -107,7 +107,10 @@ def test_receiver_answers_503_while_the_database_is_away_and_recovers_by_itself(
             act = requests.post(f"{receiver.url}/v1/orders/nl-atkm/before/action",
                                 json={"action": "removed"}, headers=AUTH, timeout=10)
             assert act.status_code == 200, act.text
-            issuer.wait_for(lambda _: "during" in acked(issuer), timeout=15)
+            # Up to 35 s: the killed process may have held the issuer's lease (an attempt whose
+            # answer the outage kept from being recorded), and nobody else sends to that issuer
+            # until it runs out (callback_timeout_seconds + 15 s after its claim).
+            issuer.wait_for(lambda _: "during" in acked(issuer), timeout=35)
             assert receiver.worker_pids() == [respawned]
             log = receiver.log_tail(100_000)
     # The access log shows every answer: none was a 500.

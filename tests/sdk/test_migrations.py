@@ -210,6 +210,20 @@ def test_version_1_with_data_migrates_to_the_schema_of_tables_py_with_every_row_
     assert_v1_rows_intact(old)
 
 
+def test_version_5_gives_existing_deliveries_their_issuer_as_destination(
+    make_url: Callable[[str], str], engines: Callable[[str], Engine]
+) -> None:
+    from hoster_compliance.store.orders import issuer_destination
+    from hoster_compliance.store.tables import deliveries
+
+    old = engines(make_url("old"))
+    build_v1_database(old)
+    init_schema(old)
+    with old.connect() as conn:
+        assert conn.execute(sa.select(deliveries.c.destination)).scalars().all() == [
+            issuer_destination("nl-atkm")] == ["issuer:nl-atkm"]
+
+
 def test_a_fresh_database_is_created_once_and_later_starts_change_nothing(
     make_url: Callable[[str], str], engines: Callable[[str], Engine]
 ) -> None:

@@ -55,3 +55,21 @@ def test_retry_after_seconds_or_http_date_capped(
 def test_retry_after_replaces_the_computed_delay() -> None:
     assert rp.next_delay(1, "7", NOW, lambda a, b: b) == 7.0
     assert rp.next_delay(1, None, NOW, lambda a, b: b) == 10.0
+
+
+@pytest.mark.parametrize(
+    "header", ["0", "1", "-5", "Sun, 22 Nov 2026 08:00:00 GMT", "Sun, 22 Nov 2026 09:00:00 GMT",
+               " 0 ", "0.2"])
+def test_no_retry_after_brings_the_next_attempt_sooner_than_one_second(header: str) -> None:
+    # A past date, zero and a negative number (unreadable: the backoff, jitter drawing 0).
+    assert rp.next_delay(1, header, NOW, lambda a, b: a) == rp.MIN_DELAY_SECONDS == 1.0
+
+
+@pytest.mark.parametrize("drawn", [0.0, 0.001, 0.999])
+def test_full_jitter_drawing_almost_nothing_still_waits_one_second(drawn: float) -> None:
+    assert rp.next_delay(5, None, NOW, lambda a, b: drawn) == 1.0
+
+
+def test_delays_above_the_floor_are_kept() -> None:
+    assert rp.next_delay(1, "2", NOW, lambda a, b: a) == 2.0
+    assert rp.next_delay(1, None, NOW, lambda a, b: 1.5) == 1.5

@@ -1,6 +1,8 @@
 """Outbound callbacks, hoster -> issuer (PROTOCOL 3): one signed POST per attempt, never raising.
 
 Retry policy lives in the outbox; this module only makes one attempt and reports what happened.
+Every attempt ends within its timeout, all of it together (connect, send, every byte of the
+answer: ``deadline.py``); at most ``MAX_ANSWER_BYTES`` of an answer are read (PROTOCOL 13.1).
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ from dataclasses import dataclass
 import requests
 
 from ..protocol import signing
+from .deadline import Watchdog, make_session
 
 USER_AGENT = "hoster-compliance-callbacks/1"
+#: At most this much of an answer is read; the rest is ignored (and the connection closed).
+MAX_ANSWER_BYTES = 64 * 1024
+_CHUNK_BYTES = 8192
 
 
 @dataclass(frozen=True)
@@ -24,14 +30,19 @@ class AttemptResult:
     error: str | None
     retry_after: str | None
     elapsed_ms: float
+    #: The attempt ran out of time (the total deadline, or a connect or read timeout).
+    timed_out: bool = False
 
 
 class CallbackClient:
-    """Sends signed callbacks over a ``requests.Session`` (keep-alive, shared pool)."""
+    """Sends signed callbacks over a ``requests.Session`` (keep-alive). The total deadline
+    holds for sessions from :func:`deadline.make_session` (the default); a session given is
+    used as it is."""
 
     def __init__(self, session: requests.Session | None = None) -> None:
         self._own = session is None
-        self.session = session if session is not None else requests.Session()
+        self.session = session if session is not None else make_session()
+        self.watchdog = Watchdog()
 
     def send(
         self,
@@ -52,10 +63,11 @@ class CallbackClient:
         started = time.perf_counter()
 
         def result(
-            status: int | None, error: str | None, retry_after: str | None = None
+            status: int | None, error: str | None, retry_after: str | None = None,
+            timed_out: bool = False,
         ) -> AttemptResult:
             elapsed = (time.perf_counter() - started) * 1000.0
-            return AttemptResult(status, error, retry_after, elapsed)
+            return AttemptResult(status, error, retry_after, elapsed, timed_out)
 
         try:
             headers = signer.headers(webhook_id, body, timestamp=int(now()))
@@ -63,23 +75,30 @@ class CallbackClient:
             return result(None, "cannot sign: no valid secret or signing key for this issuer")
         headers["Content-Type"] = "application/json"
         headers["User-Agent"] = USER_AGENT
-        try:
-            # stream=True: the issuer's answer body is never needed, so it is never read.
-            with self.session.post(
-                url,
-                data=body,
-                headers=headers,
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-            ) as response:
-                return result(response.status_code, None, response.headers.get("Retry-After"))
-        except requests.Timeout as exc:
-            return result(None, signer.redact(f"timeout: {exc}"))
-        except requests.RequestException as exc:
-            return result(None, signer.redact(f"{type(exc).__name__}: {exc}"))
-        except Exception as exc:  # anything else (bad URL parsing deep in urllib3...) is recorded
-            return result(None, signer.redact(f"{type(exc).__name__}: {exc}"))
+        headers["Accept-Encoding"] = "identity"  # the answer is drained, never decoded
+        late = f"timeout: no complete answer within {timeout:g} s"
+        with self.watchdog.watch(timeout) as attempt:
+            try:
+                response = self.session.post(
+                    url, data=body, headers=headers, timeout=timeout, allow_redirects=False,
+                    stream=True,
+                )
+                try:
+                    _drain(response)
+                finally:
+                    # Before the connection can go back to the pool for another attempt.
+                    expired = attempt.finish()
+                    response.close()
+            except Exception as exc:
+                if attempt.finish():  # the watchdog cut it off: that is the error to report
+                    return result(None, late, timed_out=True)
+                if isinstance(exc, requests.Timeout):
+                    return result(None, signer.redact(f"timeout: {exc}"), timed_out=True)
+                # requests' errors, and anything else (bad URL parsing deep in urllib3...)
+                return result(None, signer.redact(f"{type(exc).__name__}: {exc}"))
+        if expired:
+            return result(None, late, timed_out=True)
+        return result(response.status_code, None, response.headers.get("Retry-After"))
 
     def close(self) -> None:
         """Close the session if this client created it."""
@@ -91,3 +110,13 @@ class CallbackClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _drain(response: requests.Response) -> None:
+    """Read the answer up to ``MAX_ANSWER_BYTES`` (undecoded): a whole small answer lets the
+    connection be kept alive; a larger one is cut off by closing the connection."""
+    read = 0
+    for chunk in response.raw.stream(_CHUNK_BYTES, decode_content=False):
+        read += len(chunk)
+        if read >= MAX_ANSWER_BYTES:
+            return

@@ -2,7 +2,16 @@
 
 At-least-once: a row is only marked delivered after the issuer answered 2xx; a worker that dies
 holding a lease loses it when the lease runs out and another worker takes the row over. The same
-``webhook-id`` goes out on every attempt, so the issuer can drop duplicates."""
+``webhook-id`` goes out on every attempt, so the issuer can drop duplicates.
+
+Fairness (PROTOCOL 13.1): a claim takes rows of one destination only, and never of a destination
+that holds a live lease (another thread, here or in another process, is sending to it). So one
+slow or dead endpoint holds at most one delivery thread in the whole deployment, and the other
+threads keep serving every other destination. An attempt that runs out of time also ends its
+batch, and the destination's other due messages wait as long as the one that timed out: a slow
+endpoint then costs one attempt's time per retry period, not one per queued message. A batch's
+answers are recorded together (one transaction per half second of sending), so one sender keeps
+up with a busy issuer: its pace is one HTTP round trip per message, not one commit."""
 
 from __future__ import annotations
 
@@ -12,20 +21,21 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Connection, Engine, Row
 
 from ..config import Config
 from ..errors import Conflict, UnknownDelivery
 from ..protocol import callbacks
 from ..store import leases
-from ..store.audit import append_event
+from ..store.audit import append_event, append_events, event_row
 from ..store.tables import deliveries, orders
 from ..timeutil import Clock, from_micros, to_micros, utcnow
 from ..vocabulary import DELIVERED, FAILED, PENDING
-from . import retry_policy
+from . import claims, retry_policy
 from .client import AttemptResult, CallbackClient
 
 log = logging.getLogger("hoster_compliance.delivery.outbox")
@@ -37,7 +47,9 @@ LEASE_MARGIN_SECONDS = 15
 #: A claim older than this is renewed before its attempt; younger ones still have at least
 #: ``callback_timeout_seconds`` + 10 s of lease left.
 RENEW_AFTER_SECONDS = 5
-
+#: Answers of one batch are recorded together, at least this often (a row's lease has far
+#: more time left than this when its attempt starts).
+RECORD_EVERY_SECONDS = 0.5
 
 @dataclass(frozen=True)
 class Claim:
@@ -45,6 +57,7 @@ class Claim:
     order_pk: int
     issuer_id: str
     order_id: str
+    destination: str
     type: str
     path: str
     webhook_id: str
@@ -52,6 +65,16 @@ class Claim:
     attempts: int
     give_up_at: int
     claimed_at: int
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One attempt's result, not yet recorded: ``at`` is when it ended."""
+
+    claim: Claim
+    result: AttemptResult
+    at: datetime
+    force_fail: bool = False
 
 
 class DeliveryWorker:
@@ -74,44 +97,103 @@ class DeliveryWorker:
         self.clock = clock
         self.uniform = uniform
         self.owner = owner or uuid.uuid4().hex
+        self._stale_leases = False
 
     # -- one pass ---------------------------------------------------------------------------
 
     def run_once(self, limit: int = 10) -> int:
-        """Claim up to ``limit`` due deliveries and attempt each once; returns how many."""
+        """Claim up to ``limit`` due deliveries of one destination and attempt them in turn;
+        returns how many were attempted. The answers are recorded together, in one
+        transaction per ``RECORD_EVERY_SECONDS`` of sending (the destination's messages go out
+        one at a time, so its pace is one HTTP round trip, not a commit, per message). An
+        attempt that ran out of time ends the batch (its destination's other messages are
+        deferred with it) and releases the rest."""
         claims = self.claim(limit)
-        for claim in claims:
-            self.attempt(claim)
+        answers: list[_Answer] = []
+        started = self.clock()
+        for n, claim in enumerate(claims, start=1):
+            answer = self._send(claim)
+            if answer is None:
+                continue  # another worker took the row over meanwhile
+            answers.append(answer)
+            if answer.result.timed_out:
+                self._record(answers)
+                self._release(claims[n:])
+                return n
+            if (answer.at - started).total_seconds() >= RECORD_EVERY_SECONDS:
+                self._record(answers)
+                answers, started = [], answer.at
+        if answers:
+            self._record(answers)
         return len(claims)
 
     def _lease_end(self, now: int) -> int:
         return now + int((self.config.callback_timeout_seconds + LEASE_MARGIN_SECONDS) * 1e6)
 
     def claim(self, limit: int) -> list[Claim]:
+        """Lease up to ``limit`` due deliveries of one destination nobody is sending to."""
         now = to_micros(self.clock())
         lease = self._lease_end(now)
+        with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, claims one at a time
+            postgres = conn.dialect.name == "postgresql"
+            for destination in conn.execute(claims.candidate_destinations(now)).scalars().all():
+                if postgres and not conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(
+                        claims.CLAIM_LOCK_NAMESPACE, sa.func.hashtext(destination)))).scalar():
+                    continue  # another worker is claiming this destination right now
+                rows = leases.claim(
+                    conn, deliveries, ready=claims.claimable(destination, now),
+                    lease_column=deliveries.c.lease_until, now=now, lease_until=lease,
+                    lease_values={"lease_owner": self.owner},
+                    order_by=[deliveries.c.next_attempt_at, deliveries.c.id], limit=limit,
+                )
+                if rows:
+                    return [
+                        Claim(r.id, r.order_pk, r.issuer_id, r.order_id, r.destination, r.type,
+                              r.path, r.webhook_id, r.body, r.attempts, r.give_up_at, now)
+                        for r in rows
+                    ]
+        return []
+
+    def release_own_leases(self) -> None:
+        """Drop every lease this worker holds: after a database error the answer of an attempt
+        may not have been recorded, and the lease left behind would keep its destination busy
+        (every other message to it waiting) until it ran out. Between passes this worker sends
+        nothing, so none of its leases is in use; the message is simply attempted again."""
         with self.engine.begin() as conn:
-            rows = leases.claim(
-                conn, deliveries,
-                ready=[deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= now],
-                lease_column=deliveries.c.lease_until, now=now, lease_until=lease,
-                lease_values={"lease_owner": self.owner},
-                order_by=[deliveries.c.next_attempt_at, deliveries.c.id], limit=limit,
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.lease_owner == self.owner, deliveries.c.state == "pending")
+                .values(lease_until=None, lease_owner=None)
             )
-        return [
-            Claim(r.id, r.order_pk, r.issuer_id, r.order_id, r.type, r.path, r.webhook_id,
-                  r.body, r.attempts, r.give_up_at, now)
-            for r in rows
-        ]
+        self._stale_leases = False
+
+    def _release(self, claims: list[Claim]) -> None:
+        """Give claimed rows back unattempted (their due time unchanged)."""
+        if not claims:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_([c.id for c in claims]),
+                       deliveries.c.lease_owner == self.owner)
+                .values(lease_until=None, lease_owner=None)
+            )
 
     def attempt(self, claim: Claim) -> str:
         """Send one claimed delivery and record the answer; returns the resulting state."""
+        answer = self._send(claim)
+        if answer is None:
+            return "lost_lease"  # another worker took the row over meanwhile
+        return self._record([answer])[0]
+
+    def _send(self, claim: Claim) -> _Answer | None:
+        """One attempt, not yet recorded (None: the lease was lost, nothing was sent)."""
         if not self._renew_lease(claim):
-            return "lost_lease"  # another worker took the row over while this one was busy
+            return None
         issuer = self.config.issuer(claim.issuer_id)
         if issuer is None:
             result = AttemptResult(None, "issuer no longer configured", None, 0.0)
-            return self._record(claim, result, force_fail=True)
+            return _Answer(claim, result, self.clock(), force_fail=True)
         result = self.client.send(
             issuer.api_base + claim.path,
             webhook_id=claim.webhook_id,
@@ -120,7 +202,7 @@ class DeliveryWorker:
             timeout=self.config.callback_timeout_seconds,
             now=lambda: self.clock().timestamp(),
         )
-        return self._record(claim, result)
+        return _Answer(claim, result, self.clock())
 
     def _renew_lease(self, claim: Claim) -> bool:
         """Extend our lease for one attempt, right before sending: rows claimed in a batch stay
@@ -140,10 +222,14 @@ class DeliveryWorker:
                 .values(lease_until=self._lease_end(now))
             ).rowcount)
 
-    def _record(self, claim: Claim, result: AttemptResult, force_fail: bool = False) -> str:
-        now_dt = self.clock()
-        now = to_micros(now_dt)
-        outcome = retry_policy.FAILED if force_fail else retry_policy.classify(result.status)
+    def _plan(self, answer: _Answer) -> tuple[str, dict[str, Any],
+                                              tuple[str, dict[str, Any]] | None]:
+        """What an answer does to its row: the outcome, the row's new values, and the audit
+        event to append (if any)."""
+        claim, result = answer.claim, answer.result
+        now = to_micros(answer.at)
+        outcome = retry_policy.FAILED if answer.force_fail else retry_policy.classify(
+            result.status)
         attempts = claim.attempts + 1
         values: dict[str, Any] = {
             "attempts": attempts, "last_status": result.status, "last_error": result.error,
@@ -156,7 +242,8 @@ class DeliveryWorker:
                      {"delivery_id": claim.id, "webhook_id": claim.webhook_id,
                       "status": result.status, "attempts": attempts})
         elif outcome == retry_policy.RETRY and now < claim.give_up_at:
-            delay = retry_policy.next_delay(attempts, result.retry_after, now_dt, self.uniform)
+            delay = retry_policy.next_delay(attempts, result.retry_after, answer.at,
+                                            self.uniform)
             values.update(next_attempt_at=now + int(delay * 1e6))
         else:
             reason = (result.error or f"HTTP {result.status}") if outcome != retry_policy.RETRY \
@@ -166,52 +253,95 @@ class DeliveryWorker:
             event = ("delivery_failed", {"delivery_id": claim.id, "type": claim.type,
                                          "webhook_id": claim.webhook_id,
                                          "status": result.status, "error": reason})
+        return outcome, values, event
+
+    def _record(self, answers: list[_Answer]) -> list[str]:
+        """Record answers in one transaction; each one's resulting state (``lost_lease`` when
+        another worker took its row over meanwhile: that worker records the row)."""
+        plans = [self._plan(answer) for answer in answers]
+        states: list[str] = []
+        appended: list[dict[str, Any]] = []
         with self.engine.begin() as conn:
-            updated = conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id == claim.id, deliveries.c.lease_owner == self.owner,
-                       deliveries.c.state == PENDING)
-                .values(**values)
-            ).rowcount
-            if not updated:
-                # Our lease ran out and another worker took the row over: it records the answer.
-                return "lost_lease"
-            stamp = callbacks.on_delivered(claim.type).order_time_column
-            if outcome == retry_policy.DELIVERED and stamp is not None:
-                column = orders.c[stamp]
-                conn.execute(
-                    orders.update()
-                    .where(orders.c.id == claim.order_pk, column.is_(None))
-                    .values({stamp: now})
-                )
-            if event is not None:
-                append_event(conn, order_pk=claim.order_pk, at=now, type=event[0],
-                             actor="system:outbox", detail=event[1])
-        state = values.get("state", PENDING)
+            for answer, (outcome, values, event) in zip(answers, plans, strict=True):
+                claim, now = answer.claim, to_micros(answer.at)
+                updated = conn.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id == claim.id, deliveries.c.lease_owner == self.owner,
+                           deliveries.c.state == PENDING)
+                    .values(**values)
+                ).rowcount
+                if not updated:
+                    states.append("lost_lease")
+                    continue
+                if answer.result.timed_out and values.get("next_attempt_at") is not None:
+                    self._defer_destination(conn, claim, values["next_attempt_at"], now)
+                stamp = callbacks.on_delivered(claim.type).order_time_column
+                if outcome == retry_policy.DELIVERED and stamp is not None:
+                    column = orders.c[stamp]
+                    conn.execute(
+                        orders.update()
+                        .where(orders.c.id == claim.order_pk, column.is_(None))
+                        .values({stamp: now})
+                    )
+                if event is not None:
+                    appended.append(event_row(order_pk=claim.order_pk, at=now, type=event[0],
+                                              actor="system:outbox", detail=event[1]))
+                states.append(str(values.get("state", PENDING)))
+            # The chain head last, as every writer takes it after its order rows: taking it
+            # between two orders' rows could deadlock with an action on the second order.
+            append_events(conn, appended)
+        for answer, (_, values, _), state in zip(answers, plans, states, strict=True):
+            if state != "lost_lease":
+                self._log(answer, values, state)
+        return states
+
+    @staticmethod
+    def _log(answer: _Answer, values: dict[str, Any], state: str) -> None:
+        claim, result = answer.claim, answer.result
         level = logging.WARNING if state == FAILED or result.status is None else logging.INFO
         log.log(
             level,
             "callback %s issuer=%s order=%s webhook_id=%s attempt=%d status=%s error=%s -> %s%s",
-            claim.type, claim.issuer_id, claim.order_id, claim.webhook_id, attempts,
+            claim.type, claim.issuer_id, claim.order_id, claim.webhook_id, values["attempts"],
             result.status, result.error, state,
             "" if state != PENDING else
             f" (next attempt at {from_micros(values['next_attempt_at'])})",
         )
-        return str(state)
+
+    def _defer_destination(self, conn: Connection, claim: Claim, until: int, now: int) -> None:
+        """The destination just timed out: its other due messages (not being sent by anyone
+        else) wait until the retry of the one that timed out, rather than each costing a
+        delivery thread a whole timeout now."""
+        conn.execute(
+            deliveries.update()
+            .where(deliveries.c.destination == claim.destination,
+                   deliveries.c.state == PENDING, deliveries.c.id != claim.id,
+                   deliveries.c.next_attempt_at < until,
+                   sa.or_(claims.free(now), deliveries.c.lease_owner == self.owner))
+            .values(next_attempt_at=until, lease_until=None, lease_owner=None)
+        )
 
     # -- loop -------------------------------------------------------------------------------
 
     def next_due_in(self) -> float | None:
-        """Seconds until the earliest pending delivery is due (None: nothing pending)."""
+        """Seconds until a claim may find work (None: nothing pending): the earliest due
+        message of a destination nobody is sending to, or the earliest live lease's end (a
+        worker that died holding it). A destination being sent to is its sender's to go on
+        with, so its due messages do not count."""
+        now = to_micros(self.clock())
         with self.engine.connect().execution_options(readonly=True) as conn:
-            due = conn.execute(
-                sa.select(sa.func.min(sa.func.coalesce(deliveries.c.lease_until,
-                                                       deliveries.c.next_attempt_at)))
-                .where(deliveries.c.state == PENDING)
+            free = conn.execute(
+                sa.select(sa.func.min(deliveries.c.next_attempt_at))
+                .where(deliveries.c.state == PENDING,
+                       deliveries.c.destination.not_in(claims.busy_destinations(now)))
             ).scalar()
+            lease_ends = conn.execute(
+                sa.select(sa.func.min(deliveries.c.lease_until)).where(claims.pending_leased(now))
+            ).scalar()
+        due = min((t for t in (free, lease_ends) if t is not None), default=None)
         if due is None:
             return None
-        return max((int(due) - to_micros(self.clock())) / 1e6, 0.0)
+        return max((int(due) - now) / 1e6, 0.0)
 
     def run(
         self,
@@ -233,6 +363,7 @@ class DeliveryWorker:
             except sa.exc.SQLAlchemyError as exc:
                 log.error("delivery worker: database unavailable (%s); retrying in 1 s",
                           type(exc).__name__)
+                self._stale_leases = True
                 due = 1.0
             timeout = max_idle_seconds if due is None else min(max(due, 0.01), max_idle_seconds)
             wake.wait(timeout)

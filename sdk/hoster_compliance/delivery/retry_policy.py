@@ -9,6 +9,9 @@ from email.utils import parsedate_to_datetime
 
 FIRST_RETRY_CAP_SECONDS = 10.0
 MAX_DELAY_SECONDS = 3600.0
+#: No attempt follows the previous one of the same message sooner (PROTOCOL 13.1), whatever
+#: ``Retry-After`` says and however small the jitter drew.
+MIN_DELAY_SECONDS = 1.0
 
 #: 4xx answers that mean "try again later" rather than "never".
 RETRYABLE_4XX = frozenset({408, 425, 429})
@@ -76,6 +79,8 @@ def next_delay(
     now: datetime,
     uniform: Callable[[float, float], float] = random.uniform,
 ) -> float:
-    """Seconds until the next attempt: the issuer's ``Retry-After`` wins over the backoff."""
+    """Seconds until the next attempt: the issuer's ``Retry-After`` wins over the backoff;
+    never less than ``MIN_DELAY_SECONDS`` (``Retry-After: 0`` or a past date is no storm)."""
     told = parse_retry_after(retry_after, now)
-    return told if told is not None else retry_delay(attempt, uniform)
+    delay = told if told is not None else retry_delay(attempt, uniform)
+    return max(delay, MIN_DELAY_SECONDS)

@@ -79,12 +79,27 @@ def _add_reinstated(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE items ADD COLUMN reinstated_reason TEXT"))
 
 
+def _add_delivery_destination(conn: Connection) -> None:
+    """deliveries.destination, filled for existing rows as ``issuer:<issuer_id>`` (the rule of
+    ``store.orders.issuer_destination`` when this step was written)."""
+    if conn.dialect.name == "sqlite":  # ADD COLUMN ... NOT NULL needs a default there
+        conn.exec_driver_sql(
+            "ALTER TABLE deliveries ADD COLUMN destination VARCHAR(160) NOT NULL DEFAULT ''")
+        conn.exec_driver_sql("UPDATE deliveries SET destination = 'issuer:' || issuer_id")
+        return
+    conn.exec_driver_sql("ALTER TABLE deliveries ADD COLUMN destination VARCHAR(160)")
+    conn.exec_driver_sql("UPDATE deliveries SET destination = 'issuer:' || issuer_id")
+    conn.exec_driver_sql("ALTER TABLE deliveries ALTER COLUMN destination SET NOT NULL")
+
+
 #: Steps after version 1, in order.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "local_keys: keys this installation made (the dashboard's session key)",
               _add_local_keys),
     Migration(3, "indexes for listings deadline first", _add_listing_indexes),
     Migration(4, "items: reinstated_at, reinstated_reason", _add_reinstated),
+    Migration(5, "deliveries.destination (one sender per destination)",
+              _add_delivery_destination),
 )
 
 

@@ -184,6 +184,12 @@ def enqueue_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:
     insert_rows(conn, deliveries, rows)
 
 
+def issuer_destination(issuer_id: str) -> str:
+    """The outbox destination of an issuer's callbacks (other senders, such as alert channels,
+    use destinations of their own)."""
+    return f"issuer:{issuer_id}"
+
+
 def delivery_row(
     *, order_pk: int, issuer_id: str, order_id: str, callback: Callback, now: int,
 ) -> dict[str, Any]:
@@ -191,6 +197,7 @@ def delivery_row(
     :data:`~hoster_compliance.protocol.callbacks.GIVE_UP_AFTER`."""
     return {
         "order_pk": order_pk, "issuer_id": issuer_id, "order_id": order_id,
+        "destination": issuer_destination(issuer_id),
         "type": callback.type, "path": callback.path, "webhook_id": callback.webhook_id,
         "body": json.dumps(callback.body, separators=(",", ":"), ensure_ascii=False),
         "state": PENDING, "attempts": 0, "created_at": now, "next_attempt_at": now,

@@ -24,7 +24,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 # The schema version this code writes; bumped with every migration (see store/migrations.py).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: The audit chain's hash before its first event (``chain_head`` of an empty trail).
 GENESIS_HASH = "0" * 64
@@ -124,6 +124,10 @@ deliveries = Table(
     Column("issuer_id", String(128), nullable=False),
     Column("order_id", String(128), nullable=False),
     Column("type", String(32), nullable=False),  # order.acknowledged | order.outcome
+    # Where it goes: ``issuer:<issuer_id>`` for callbacks (store.orders.issuer_destination).
+    # At most one worker sends to a destination at a time (delivery/outbox.py), so a slow
+    # endpoint holds one delivery thread, never all of them.
+    Column("destination", String(160), nullable=False),
     Column("path", Text, nullable=False),  # appended to the issuer's configured api_base
     Column("webhook_id", String(64), nullable=False, unique=True),
     Column("body", Text, nullable=False),  # the exact JSON sent on every attempt

@@ -1,0 +1,183 @@
+"""A total deadline for each outbound HTTP attempt, and a session that takes nothing from the
+environment (PROTOCOL 13.1).
+
+``requests`` (urllib3) bounds each socket operation, not a request: an endpoint that answers
+``HTTP/1.1 200 OK`` and then a byte every few seconds never times out. Here one watchdog thread
+shuts down the socket of an attempt that passes its deadline, which ends at once whatever the
+attempt is blocked in: the TLS handshake, sending, or reading the status line, the headers or the
+body. The socket is found through urllib3's extension point for that (a pool's
+``ConnectionCls``) and the attempt through a context variable, so nothing else of urllib3 or
+requests is replaced. Name resolution is the one step a deadline cannot interrupt
+(``getaddrinfo`` blocks); it is bounded by the system resolver's own timeouts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+
+class Attempt:
+    """One attempt under a deadline. The connection it uses is attached as soon as it is known;
+    ``finish`` stops the watch and tells whether the deadline had passed."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._sock: socket.socket | None = None
+        self._expired = False
+        self._finished = False
+
+    def attach(self, conn: Any, sock: Any) -> None:
+        """The attempt now uses ``conn`` over ``sock`` (shut down at once when already late)."""
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            if self._finished:
+                return
+            conn._hc_attempt = self
+            self._conn, self._sock = conn, sock
+            if self._expired:
+                _shutdown(sock)
+
+    def expire(self) -> None:
+        """The deadline passed: end whatever the attempt is blocked in."""
+        with self._lock:
+            if self._finished or self._expired:
+                return
+            self._expired = True
+            # Only while the connection is still this attempt's: after ``finish`` it may serve
+            # another attempt.
+            if self._sock is not None and getattr(self._conn, "_hc_attempt", None) is self:
+                _shutdown(self._sock)
+
+    def finish(self) -> bool:
+        """Stop watching (call it before the connection can go back to the pool); True when
+        the deadline had passed."""
+        with self._lock:
+            self._finished = True
+            if getattr(self._conn, "_hc_attempt", None) is self:
+                self._conn._hc_attempt = None
+            self._conn = self._sock = None
+            return self._expired
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # socket.socket's own method, also for an SSLSocket: it acts on the descriptor, so a read
+    # blocked inside OpenSSL on another thread returns too.
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed or never connected
+
+
+_current: ContextVar[Attempt | None] = ContextVar("hoster_compliance_attempt", default=None)
+
+
+def _attach(conn: Any, sock: Any) -> None:
+    attempt = _current.get()
+    if attempt is not None:
+        attempt.attach(conn, sock)
+
+
+class Watchdog:
+    """One daemon thread that expires attempts at their deadlines (a heap; finished attempts
+    are dropped when their deadline comes)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Attempt]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def watch(self, seconds: float) -> Iterator[Attempt]:
+        """The block's HTTP requests (on this thread, through :func:`make_session`'s
+        sessions) are cut off ``seconds`` from now."""
+        attempt = Attempt(self._clock() + seconds)
+        with self._cond:
+            heapq.heappush(self._heap, (attempt.deadline, next(self._order), attempt))
+            if self._thread is None or not self._thread.is_alive():  # first use, or forked
+                self._thread = threading.Thread(target=self._run, name="callback-deadlines",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        token = _current.set(attempt)
+        try:
+            yield attempt
+        finally:
+            _current.reset(token)
+            attempt.finish()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = self._clock()
+                while self._heap and self._heap[0][0] <= now:
+                    heapq.heappop(self._heap)[2].expire()
+                self._cond.wait(self._heap[0][0] - now if self._heap else None)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """Attaches its socket to the current attempt: a new one when connecting, a kept-alive one
+    when a request starts on it."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach(self, sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is not None:
+            _attach(self, self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection, _WatchedHTTPConnection):
+    """HTTPS with the same hooks (``HTTPSConnection.connect`` calls ``_new_conn`` before the
+    TLS handshake, so the handshake is under the deadline too)."""
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class WatchedAdapter(HTTPAdapter):
+    """A ``requests`` adapter whose connections obey :meth:`Watchdog.watch`."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool, "https": _WatchedHTTPSPool,
+        }
+
+
+def make_session() -> requests.Session:
+    """A session for outbound requests: deadlines enforced, and nothing taken from the
+    environment (``trust_env`` off: no ``.netrc`` credentials, no ``*_PROXY``, no
+    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``; certificates are checked against certifi's
+    bundle, as requests does by default)."""
+    session = requests.Session()
+    session.trust_env = False
+    adapter = WatchedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -1,0 +1,137 @@
+"""The total deadline of a callback attempt, the 64 KiB answer bound and the environment that is
+never trusted (PROTOCOL 13.1), against real misbehaving endpoints on loopback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from hoster_compliance.delivery.client import MAX_ANSWER_BYTES, AttemptResult, CallbackClient
+from hoster_compliance.delivery.deadline import Attempt, make_session
+from hoster_compliance.issuer import CallbackServer
+from hoster_compliance.protocol import signing
+from tests.helpers.slow_peer import SlowPeer
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+BODY = json.dumps({"type": "order.acknowledged", "data": {"order_id": "o-1"}}).encode()
+
+
+@pytest.fixture
+def client() -> Iterator[CallbackClient]:
+    with CallbackClient() as callback_client:
+        yield callback_client
+
+
+def send(client: CallbackClient, url: str, timeout: float = 1.0) -> AttemptResult:
+    return client.send(url + "/v1/orders/o-1/acknowledgement", webhook_id="msg_1", body=BODY,
+                       signer=signing.Signer(secrets=(SECRET,)), timeout=timeout)
+
+
+@pytest.mark.parametrize("mode", ["headers", "body"])
+def test_a_trickled_answer_ends_at_the_total_deadline(client: CallbackClient, mode: str) -> None:
+    # A byte every 0.3 s: no single read ever waits 1 s, so only a total deadline ends it.
+    with SlowPeer(mode, interval=0.3, limit=4.0) as peer:
+        started = time.monotonic()
+        result = send(client, peer.url, timeout=1.0)
+        took = time.monotonic() - started
+        time.sleep(0.1)
+        [conn] = peer.connections
+    assert result.status is None and result.timed_out
+    assert result.error == "timeout: no complete answer within 1 s"
+    assert 0.9 <= took < 1.6, took
+    assert conn.closed is not None and conn.closed - conn.opened < 1.6  # the socket was closed
+
+
+def test_a_silent_endpoint_times_out(client: CallbackClient) -> None:
+    with SlowPeer("silent", limit=4.0) as peer:
+        started = time.monotonic()
+        result = send(client, peer.url, timeout=0.5)
+    assert result.timed_out and result.status is None
+    assert time.monotonic() - started < 1.2
+
+
+def test_a_huge_answer_is_read_up_to_64_kib_only(client: CallbackClient) -> None:
+    with SlowPeer("huge") as peer:
+        started = time.monotonic()
+        result = send(client, peer.url, timeout=5.0)
+        took = time.monotonic() - started
+        deadline = time.monotonic() + 3
+        while peer.connections[0].closed is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        [conn] = peer.connections
+    assert result.status == 200 and not result.timed_out
+    assert took < 2.0
+    # The client stopped reading: the peer could hand the kernel no more than the socket
+    # buffers hold beyond the 64 KiB read, far less than the 64 MiB it offered.
+    assert MAX_ANSWER_BYTES <= conn.sent < 24 * 1024 * 1024
+    assert conn.closed is not None
+
+
+def test_a_small_answer_is_drained_and_the_connection_kept_alive(client: CallbackClient) -> None:
+    with SlowPeer("ok") as peer:
+        assert [send(client, peer.url).status for _ in range(3)] == [200, 200, 200]
+        assert [c.requests for c in peer.connections] == [3]
+
+
+def test_credentials_proxies_and_ca_bundles_are_never_taken_from_the_environment(
+    client: CallbackClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login stolen password hunter2-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "attacker-ca.pem"))
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(tmp_path / "attacker-ca.pem"))
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with SlowPeer("ok") as proxy, CallbackServer(SECRET) as issuer:
+        for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY",
+                     "all_proxy"):
+            monkeypatch.setenv(name, proxy.url)
+        result = send(client, issuer.url)
+        received = issuer.received
+        assert proxy.connections == []
+    assert result.status == 200
+    [callback] = received
+    assert callback.verified
+    assert "authorization" not in {name.lower() for name in callback.headers}
+    settings = make_session().merge_environment_settings(
+        "https://issuer.example/", {}, None, None, None)
+    assert settings["verify"] is True and settings["proxies"] == {}
+
+
+def test_an_attempt_cut_off_shuts_its_socket_and_a_finished_one_is_left_alone() -> None:
+    mine, peer = socket.socketpair()
+    kept, kept_peer = socket.socketpair()
+    with mine, peer, kept, kept_peer:
+        late = Attempt(deadline=0.0)
+        late.attach(SimpleNamespace(), mine)
+        late.expire()
+        peer.settimeout(1)
+        assert peer.recv(1) == b""  # the shutdown reached the other end
+        assert late.finish() is True
+
+        done = Attempt(deadline=0.0)
+        done.attach(SimpleNamespace(), kept)
+        assert done.finish() is False
+        done.expire()  # too late: the connection may already serve another attempt
+        kept.sendall(b"x")
+        kept_peer.settimeout(1)
+        assert kept_peer.recv(1) == b"x"
+
+
+def test_a_socket_attached_after_the_deadline_is_shut_at_once() -> None:
+    mine, peer = socket.socketpair()
+    with mine, peer:
+        attempt = Attempt(deadline=0.0)
+        attempt.expire()  # still resolving or connecting when the deadline passed
+        attempt.attach(SimpleNamespace(), mine)
+        peer.settimeout(1)
+        assert peer.recv(1) == b""
