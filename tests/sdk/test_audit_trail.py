@@ -37,7 +37,9 @@ def store(service: ComplianceService, clock: FakeClock, sender_for: Any,
             regime="NL_NTD",
             category="STATEMENT_CATEGORY_SCAMS_AND_FRAUD", preserve_for_days=30,
             subcategory="KEYWORD_OTHER", subcategory_other="Fake shop")
-    assert worker.run_once() == 4  # the acknowledgements
+    # one destination per claim: nl-atkm's three, then offlimits' one
+    assert worker.run_once() + worker.run_once() == 4  # the acknowledgements
+    assert worker.run_once() == 0
     clock.advance(minutes=30)
     service.act("nl-atkm", "ord-1", "i1", {"action": "removed"}, actor="operator:abc")
     service.act("nl-atkm", "ord-1", "i2", {"action": "refused", "reason": "manifest error"},
@@ -48,7 +50,8 @@ def store(service: ComplianceService, clock: FakeClock, sender_for: Any,
     withdrawal = sender.envelope("order.withdrawn", {"order_id": "ord-2", "reason": "mistake"},
                                  timestamp=int(clock.timestamp()))
     assert service.receive("nl-atkm", sender.headers_for(withdrawal), withdrawal).status == 200
-    assert worker.run_once() == 2  # the outcomes
+    assert worker.run_once() + worker.run_once() == 2  # the outcomes (one per issuer)
+    assert worker.run_once() == 0
     clock.advance(hours=2)  # ord-3 is now overdue
     return service
 
