@@ -17,7 +17,7 @@ from hoster_compliance.store.engine import storage_unavailable
 from hoster_compliance.timeutil import Clock, utcnow
 from hoster_compliance.workers import InProcessWorker
 
-from . import openapi, operator, ui, webhooks
+from . import openapi, operator, public, ui, webhooks
 from .responses import json_response
 
 log = logging.getLogger("hoster_compliance.receiver")
@@ -60,6 +60,7 @@ def create_app(
     app.register_blueprint(operator.bp)
     app.register_blueprint(openapi.bp)
     ui.init_app(app, service)
+    app.register_blueprint(public.bp)
 
     @app.errorhandler(ComplianceError)
     def _compliance_error(exc: ComplianceError) -> Response:
@@ -81,4 +82,9 @@ def create_app(
         log.exception("unexpected error")  # the traceback goes to the log, never to the caller
         return json_response(500, {"error": "internal", "message": "Internal error; logged."})
 
+    # The public notice form is open to anyone and protected by its honeypot and the rate
+    # limit, not by a session: a CSRF check (the dashboard's) must not refuse it.
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        csrf.exempt(public.bp)
     return app

@@ -13,6 +13,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, current_app
 from flask.blueprints import BlueprintSetupState
 
+from hoster_compliance.notices.schema import NoticeSchema, NotifierSchema
 from hoster_compliance.orders import reads as queries
 from hoster_compliance.protocol import schemas_in as schemas
 from hoster_compliance.vocabulary import DELIVERY_STATES
@@ -27,7 +28,8 @@ _ERROR = {"$ref": "#/components/schemas/Error"}
 #: Input schemas: the server rejects unknown keys, so ``additionalProperties: false`` is true.
 _INPUT_SCHEMAS = (
     schemas.EnvelopeSchema, schemas.OrderCreatedSchema, schemas.OrderWithdrawnSchema,
-    schemas.ItemSchema, schemas.ContentHashSchema, schemas.ActionSchema,
+    schemas.ItemSchema, schemas.ContentHashSchema, schemas.ActionSchema, NoticeSchema,
+    NotifierSchema,
 )
 #: Output schemas: a later version may add keys, so clients must ignore unknown ones.
 _OUTPUT_SCHEMAS = (
@@ -243,6 +245,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                            "when the hoster has none. Cacheable for 5 minutes.",
             "responses": {"200": _json(_KEY_LIST, "The published keys.")},
         }},
+        **_notice_paths(),
         "/healthz": {"get": {
             "tags": ["public"], "summary": "Liveness and storage check; no token.",
             "responses": {
@@ -256,6 +259,64 @@ def _paths() -> dict[str, dict[str, Any]]:
             "tags": ["public"], "summary": "This document; no token.",
             "responses": {"200": _json({"type": "object"}, "The OpenAPI 3 document.")},
         }},
+    }
+
+
+def _notice_paths() -> dict[str, dict[str, Any]]:
+    """The public notice routes and the statements of reasons (PROTOCOL 10)."""
+    html = {"description": "An HTML page.", "content": {"text/html": {
+        "schema": {"type": "string"}}}}
+    notice_answer = {"type": "object", "required": ["notice_id", "status", "received_at"],
+                     "properties": {
+                         "notice_id": {"type": "string", "pattern": "^N-[0-9A-Z]{12}$"},
+                         "status": {"type": "string"},
+                         "received_at": {"type": "string", "format": "date-time"},
+                         "deadline": {"type": "string", "format": "date-time",
+                                      "nullable": True},
+                         "duplicate": {"type": "boolean"}}}
+    rate_limited = _json(_ERROR, "Too many notices from this client address (`rate_limited`).")
+    rate_limited["headers"] = {"Retry-After": {
+        "description": "Seconds until the client may send again.",
+        "schema": {"type": "integer", "minimum": 1}}}
+    return {
+        "/v1/notices": {"post": {
+            "tags": ["notices"],
+            "summary": "A notice from anyone (DSA Art. 16; PROTOCOL 10.2); no token.",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": "NoticeSchema"}}},
+            "responses": {
+                "200": _json(notice_answer, "The same JSON from the same client within 24 h: "
+                                            "the first notice (`duplicate: true`)."),
+                "201": _json(notice_answer, "The notice was stored."),
+                "429": rate_limited,
+                **_errors(400, 404, 413, 415, 503,
+                          s404="Notices are switched off (`not_found`).",
+                          s413="Body larger than 64 KiB (`payload_too_large`)."),
+            },
+        }},
+        "/notices/new": {"get": {
+            "tags": ["notices"], "summary": "The notice form (HTML, works without JavaScript).",
+            "responses": {"200": html, "404": html},
+        }},
+        "/notices": {"post": {
+            "tags": ["notices"],
+            "summary": "Submit the notice form (form-encoded); the confirmation page or the form "
+                       "with its errors.",
+            "requestBody": {"required": True, "content": {
+                "application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
+            "responses": {"200": html, "400": html, "404": html, "413": html, "429": html,
+                          "503": html},
+        }},
+        "/v1/orders/{issuer_id}/{order_id}/items/{item_id}/statement": {"get": _operator(
+            "The statement of reasons of one item (DSA Art. 17; PROTOCOL 10.3), in the DSA "
+            "Transparency Database's field names and values, plus `url` and `redress`.",
+            parameters=[_ISSUER_ID, _ORDER_ID, _ITEM_ID],
+            responses={"200": _json({"type": "object", "additionalProperties": True},
+                                    "The statement."),
+                       **_errors(404, s404="No such order or item (`unknown_order`, "
+                                           "`unknown_item`), or none is owed (`no_statement`, "
+                                           "the message says why).")},
+        )},
     }
 
 

@@ -100,6 +100,14 @@ def act_on_order(issuer_id: str, order_id: str) -> Response:
     return _json(200, _service().act(issuer_id, order_id, None, _json_body(), actor=g.actor))
 
 
+@bp.get("/v1/orders/<issuer_id>/<order_id>/items/<item_id:item_id>/statement",
+        merge_slashes=False)
+@token_required
+def statement(issuer_id: str, order_id: str, item_id: str) -> Response:
+    """The statement of reasons of one item (PROTOCOL 10.3)."""
+    return _json(200, _service().statement(issuer_id, order_id, item_id))
+
+
 @bp.get("/v1/reports/transparency")
 @token_required
 def transparency_report() -> Response:

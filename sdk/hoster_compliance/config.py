@@ -15,6 +15,7 @@ from typing import Any
 from hoster_compliance import config_values as check
 from hoster_compliance.config_hashcheck import HashcheckConfig, parse_hashcheck
 from hoster_compliance.config_mail import MailConfig, parse_mail
+from hoster_compliance.config_notices import NoticesConfig, parse_notices
 from hoster_compliance.errors import ConfigError
 from hoster_compliance.protocol import keys as ed25519
 from hoster_compliance.protocol.signing import Signer
@@ -25,7 +26,7 @@ _TOP_KEYS = (
     "hoster_id", "service_name", "provider_name", "database_url", "operator_tokens",
     "operator_tokens_env", "max_body_bytes", "timestamp_tolerance_seconds",
     "callback_timeout_seconds", "signing_key_env", "issuers", "mail", "dashboard_url",
-    "dashboard_secret_env", "hashcheck",
+    "dashboard_secret_env", "hashcheck", "notices",
 )
 _ISSUER_KEYS = (
     "id", "name", "member_state", "secrets", "secrets_env", "public_keys", "public_keys_env",
@@ -113,6 +114,8 @@ class Config:
     dashboard_secret: str | None = field(default=None, repr=False)
     #: Own-initiative detection (``[hashcheck]``, config_hashcheck.py); None when not configured.
     hashcheck: HashcheckConfig | None = None
+    #: Notices from anyone (``[notices]``, config_notices.py).
+    notices: NoticesConfig = field(default_factory=NoticesConfig)
 
     def __post_init__(self) -> None:
         if self.service_name is None:
@@ -135,6 +138,9 @@ class Config:
         for position, issuer in enumerate(self.issuers):
             if issuer.id in by_id:
                 raise ConfigError(f"issuers[{position}].id", f"duplicate issuer id {issuer.id!r}")
+            if issuer.id in RESERVED_ISSUER_IDS:
+                raise ConfigError(f"issuers[{position}].id",
+                                  f"{issuer.id!r} is reserved (notices and own-initiative entries)")
             by_id[issuer.id] = issuer
             if issuer.callback_signature == "v1a" and not parsed:
                 raise ConfigError(f"issuers[{position}].callback_signature",
@@ -217,7 +223,6 @@ def _build(data: dict[str, Any], base_dir: str, env: Mapping[str, str]) -> Confi
         signing_keys = check.string_list(data, "signing_key", "", env, check.check_signing_key)
     issuers = _issuers(data, env)
     if "mail" in data:
-
         numbers["mail"] = parse_mail(data["mail"], env)
     # the dashboard's address follows the rules of api_base (absolute http(s), no query, no
     # credentials; a trailing "/" dropped)
@@ -227,6 +232,8 @@ def _build(data: dict[str, Any], base_dir: str, env: Mapping[str, str]) -> Confi
     )
     if "hashcheck" in data:
         numbers["hashcheck"] = parse_hashcheck(data["hashcheck"], env, base_dir)
+    if "notices" in data:
+        numbers["notices"] = parse_notices(data["notices"])
     return Config(
         hoster_id=hoster_id, database_url=database_url, operator_tokens=tokens, issuers=issuers,
         service_name=service_name, provider_name=provider_name, signing_keys=signing_keys,

@@ -118,3 +118,25 @@ class ConfigError(ComplianceError):
         self.key = key
         self.problem = problem
 
+
+
+class NotFound(ComplianceError):
+    """A route that is switched off (``[notices] enabled = false``)."""
+
+    code, status = "not_found", 404
+
+
+class RateLimited(ComplianceError):
+    """Too many requests from one client; ``retry_after`` seconds until it may send again."""
+
+    code, status = "rate_limited", 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NoStatement(ComplianceError):
+    """No statement of reasons is owed for this item; the message says why (PROTOCOL 10.3)."""
+
+    code, status = "no_statement", 404

@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,7 +24,17 @@ from sqlalchemy.engine import Engine
 from .config import Config
 from .delivery import outbox
 from .delivery.outbox import DeliveryWorker
-from .errors import ComplianceError, ConfigError, StorageUnavailable
+from .errors import (
+    ComplianceError,
+    ConfigError,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    StorageUnavailable,
+)
+from .notices import intake as notice_intake
+from .notices import retention, statements
+from .notices.schema import load_notice
 from .orders import actions, intake, own_initiative, reads
 from .orders.own_initiative import Finding
 from .orders.trail import AuditReport, verify_audit
@@ -40,6 +50,8 @@ from .timeutil import Clock, to_micros, utcnow
 log = logging.getLogger("hoster_compliance.service")
 
 RETRY_AFTER_SECONDS = 5
+#: The largest body ``POST /v1/notices`` reads (PROTOCOL 10.2).
+NOTICE_MAX_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,8 @@ class HttpResult:
 
 def error_result(exc: ComplianceError) -> HttpResult:
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status == 503 else {}
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     return HttpResult(exc.status, exc.to_body(), headers)
 
 
@@ -159,6 +173,80 @@ class ComplianceService:
         """The hoster's Ed25519 public keys, as published for issuers (PROTOCOL 1):
         ``{"keys": [{"kid", "alg", "public_key"}]}``, empty without ``signing_key_env``."""
         return self.config.published_keys()
+
+    # -- notices from anyone (PROTOCOL 10) -------------------------------------------------
+
+    def receive_notice(
+        self, headers: Mapping[str, str], body: bytes, *, remote_addr: str | None
+    ) -> HttpResult:
+        """``POST /v1/notices``: the answer of PROTOCOL 10.2 for any input, never raising.
+        ``body`` may be up to one byte longer than :data:`NOTICE_MAX_BYTES` (then 413)."""
+        try:
+            self.check_notices_enabled()
+            intake.check_media_type(intake.header(headers, "content-type"))
+            if len(body) > NOTICE_MAX_BYTES:
+                raise PayloadTooLarge(f"The body is larger than {NOTICE_MAX_BYTES} bytes.")
+            doc = parse_json(body)
+            client = self.notice_client(remote_addr, intake.header(headers, "x-forwarded-for"))
+            status, payload = self.submit_notice(doc, client)
+        except ComplianceError as exc:
+            if exc.status >= 500:
+                log.error("notice: %s", exc.message)
+            else:
+                log.info("notice rejected: %s", exc.code)  # never the content: personal data
+            return error_result(exc)
+        return HttpResult(status, payload)
+
+    def check_notices_enabled(self) -> None:
+        """``NotFound`` when ``[notices] enabled = false``."""
+        if not self.config.notices.enabled:
+            raise NotFound("This hoster does not take notices here.")
+
+    def notice_client(self, remote_addr: str | None, forwarded_for: str | None) -> str:
+        """The rate-limit key of a request's client (``trusted_proxy_hops`` applied)."""
+        return notice_intake.client_key(notice_intake.client_address(
+            remote_addr, forwarded_for, self.config.notices.trusted_proxy_hops))
+
+    @_translating_storage_errors
+    def submit_notice(self, doc: object, client: str) -> tuple[int, dict[str, Any]]:
+        """Validate and store a parsed notice from ``client`` (:meth:`notice_client`): 201 and
+        the new notice, or 200 and the first one for a repeat; raises ``InvalidPayload``,
+        ``RateLimited``, ``NotFound``."""
+        self.check_notices_enabled()
+        now = self.clock()
+        loaded = load_notice(doc)
+        new = notice_intake.prepare_notice(self.config, loaded, doc, client, now)
+        status, payload = notice_intake.store_notice(self.engine, self.config, new, now)
+        if status == 201:
+            self.notify()
+        return status, payload
+
+    @_translating_storage_errors
+    def statement(self, issuer_id: str, order_id: str, item_id: str) -> dict[str, Any]:
+        """The statement of reasons of one item (PROTOCOL 10.3); ``NoStatement`` saying why
+        when none is owed."""
+        with self.engine.connect().execution_options(readonly=True) as conn:
+            order, item = statements.find(conn, issuer_id, order_id, item_id)
+            return statements.build(self.config, order, item)
+
+    def iter_statements(self, start: date, end: date) -> Iterator[dict[str, Any]]:
+        """Every statement whose action falls in ``start``..``end`` (both included, UTC)."""
+        first = to_micros(datetime.combine(start, time(), UTC))
+        last = to_micros(datetime.combine(end + timedelta(days=1), time(), UTC))
+        try:
+            with self.engine.connect().execution_options(readonly=True) as conn:
+                yield from statements.in_period(conn, self.config, first, last)
+        except sa.exc.SQLAlchemyError as exc:
+            translated = storage_errors_translated(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    @_translating_storage_errors
+    def erase_expired_notifiers(self) -> int:
+        """Erase notifiers past ``notifier_retention_days`` (the worker calls this); how many."""
+        return retention.erase_expired(self.engine, self.clock(),
+                                       self.config.notices.notifier_retention_days)
 
     # -- operator side --------------------------------------------------------------------
 

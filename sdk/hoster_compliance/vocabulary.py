@@ -74,3 +74,8 @@ ORDER_WITHDRAWN = "order.withdrawn"
 EVENT_TYPES: tuple[str, ...] = (ORDER_CREATED, ORDER_WITHDRAWN)
 ORDER_ACKNOWLEDGED = "order.acknowledged"
 ORDER_OUTCOME = "order.outcome"
+
+# -- mail to a notifier (PROTOCOL 10.2): outbox rows of these types are mail, not callbacks --
+NOTICE_CONFIRMATION = "notice.confirmation"
+NOTICE_DECISION = "notice.decision"
+NOTIFIER_MAIL_TYPES: tuple[str, ...] = (NOTICE_CONFIRMATION, NOTICE_DECISION)

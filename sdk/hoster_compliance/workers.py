@@ -1,13 +1,32 @@
-"""The in-process workers that ``serve`` starts beside the receiver: callback delivery, and the
-automation hooks when any are registered."""
+"""The in-process workers that ``serve`` starts beside the receiver: callback delivery, the
+erasure of notifiers past their retention, and the automation hooks when any are registered."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 
 from .automation import AutomationRunner, Handler
+from .errors import StorageUnavailable
 from .service import ComplianceService
+
+log = logging.getLogger("hoster_compliance.workers")
+
+#: How often the notifiers past their retention are looked for (PROTOCOL 10.2).
+RETENTION_INTERVAL_SECONDS = 600.0
+
+
+def run_retention(service: ComplianceService, stop: threading.Event,
+                  interval: float = RETENTION_INTERVAL_SECONDS) -> None:
+    """Erase expired notifiers now, then every ``interval`` seconds until ``stop``."""
+    while not stop.is_set():
+        try:
+            while service.erase_expired_notifiers() and not stop.is_set():
+                pass  # a backlog: the next batch at once
+        except StorageUnavailable:
+            log.error("retention: database unavailable; trying again later")
+        stop.wait(interval)
 
 
 class InProcessWorker:
@@ -36,6 +55,7 @@ class InProcessWorker:
             self._wakes.append(wake)
             worker = service.delivery_worker()
             self._spawn(f"delivery-worker-{n}", worker.run, self._stop, wake)
+        self._spawn("notifier-retention", run_retention, service, self._stop)
         if self.automations:
             wake = threading.Event()
             self._wakes.append(wake)

@@ -15,6 +15,7 @@ up with a busy issuer: its pace is one HTTP round trip per message, not one comm
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -34,9 +35,10 @@ from ..store import leases
 from ..store.audit import append_event, append_events, event_row
 from ..store.tables import deliveries, orders
 from ..timeutil import Clock, from_micros, to_micros, utcnow
-from ..vocabulary import DELIVERED, FAILED, PENDING
+from ..vocabulary import DELIVERED, FAILED, NOTIFIER_MAIL_TYPES, PENDING
 from . import claims, retry_policy
 from .client import AttemptResult, CallbackClient
+from .mail import MailSender, compose
 
 log = logging.getLogger("hoster_compliance.delivery.outbox")
 
@@ -75,6 +77,8 @@ class _Answer:
     result: AttemptResult
     at: datetime
     force_fail: bool = False
+    #: The retry policy's outcome when it is not the HTTP status's (mail has its own).
+    outcome: str | None = None
 
 
 class DeliveryWorker:
@@ -190,6 +194,8 @@ class DeliveryWorker:
         """One attempt, not yet recorded (None: the lease was lost, nothing was sent)."""
         if not self._renew_lease(claim):
             return None
+        if claim.type in NOTIFIER_MAIL_TYPES:
+            return self._send_mail(claim)
         issuer = self.config.issuer(claim.issuer_id)
         if issuer is None:
             result = AttemptResult(None, "issuer no longer configured", None, 0.0)
@@ -203,6 +209,22 @@ class DeliveryWorker:
             now=lambda: self.clock().timestamp(),
         )
         return _Answer(claim, result, self.clock())
+
+    def _send_mail(self, claim: Claim) -> _Answer:
+        """A message to a notifier (PROTOCOL 10.2): sent through ``[mail]``; the recipient's
+        address never reaches the row's error, the log or an event."""
+        message = json.loads(claim.body)
+        if self.config.mail is None or "to" not in message:
+            reason = "no [mail] configured" if self.config.mail is None else "erased"
+            return _Answer(claim, AttemptResult(None, reason, None, 0.0), self.clock(),
+                           force_fail=True)
+        sender = MailSender(self.config.mail, timeout=self.config.callback_timeout_seconds)
+        sent = sender.send(compose(self.config.mail, [message["to"]], message["subject"],
+                                   message["text"], message_id=claim.webhook_id))
+        error = sent.error.replace(message["to"], "[notifier]") if sent.error else None
+        result = AttemptResult(sent.code, error, None, sent.elapsed_ms,
+                               timed_out=bool(error and error.startswith("timeout")))
+        return _Answer(claim, result, self.clock(), outcome=sent.outcome)
 
     def _renew_lease(self, claim: Claim) -> bool:
         """Extend our lease for one attempt, right before sending: rows claimed in a batch stay
@@ -228,8 +250,12 @@ class DeliveryWorker:
         event to append (if any)."""
         claim, result = answer.claim, answer.result
         now = to_micros(answer.at)
-        outcome = retry_policy.FAILED if answer.force_fail else retry_policy.classify(
-            result.status)
+        if answer.force_fail:
+            outcome = retry_policy.FAILED
+        elif answer.outcome is not None:
+            outcome = answer.outcome
+        else:
+            outcome = retry_policy.classify(result.status)
         attempts = claim.attempts + 1
         values: dict[str, Any] = {
             "attempts": attempts, "last_status": result.status, "last_error": result.error,
@@ -298,7 +324,9 @@ class DeliveryWorker:
     @staticmethod
     def _log(answer: _Answer, values: dict[str, Any], state: str) -> None:
         claim, result = answer.claim, answer.result
-        level = logging.WARNING if state == FAILED or result.status is None else logging.INFO
+        # A mail has no HTTP status: only a callback without one had a network error.
+        level = logging.WARNING if state == FAILED or (
+            result.status is None and state != DELIVERED) else logging.INFO
         log.log(
             level,
             "callback %s issuer=%s order=%s webhook_id=%s attempt=%d status=%s error=%s -> %s%s",

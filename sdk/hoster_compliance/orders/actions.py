@@ -12,13 +12,14 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from ..config import Config
 from ..errors import InvalidPayload, OrderWithdrawn, UnknownItem, UnknownOrder
+from ..notices import mail as notifier_mail
 from ..protocol import callbacks
 from ..protocol import schemas_in as schemas
 from ..store import orders as store
 from ..store.audit import append_event
 from ..store.tables import items, orders
 from ..timeutil import format_time, from_micros, to_micros
-from ..vocabulary import COMPLETED, REINSTATED, WITHDRAWN
+from ..vocabulary import COMPLETED, PUBLIC, REINSTATED, WITHDRAWN
 from . import rules
 from .history import action_detail
 from .reads import item_view
@@ -114,7 +115,8 @@ def _reinstate(
 def _complete_if_done(
     conn: Connection, config: Config, order: Row[Any], now: datetime
 ) -> bool:
-    """When every item has an action: completed, effect time, outcome queued. True if so."""
+    """When every item has an action: completed, effect time, outcome queued (for a notice
+    from anyone: the decision to the notifier). True if so."""
     rows = store.order_items(conn, order.id)
     state = rules.completion([(r.action, r.acted_at, r.effect_given) for r in rows])
     values: dict[str, Any] = {"items_resolved": state.resolved}
@@ -131,11 +133,13 @@ def _complete_if_done(
             order.order_id, config.hoster_id, received_at=received_at, completed_at=completed_at,
             items=[_outcome_item(r) for r in rows], now=now,
         )
-        if rules.sends_callbacks(order.kind):
+        if rules.sends_callbacks(order.kind, order.issuer_id):
             store.enqueue_delivery(
                 conn, order_pk=order.id, issuer_id=order.issuer_id, order_id=order.order_id,
                 callback=callbacks.with_audit(outcome, head.seq, head.hash), now=to_micros(now),
             )
+        elif order.issuer_id == PUBLIC:  # the notifier's decision (PROTOCOL 10.2)
+            notifier_mail.queue_decision(conn, config, order, rows, now)
         log.info("order completed issuer=%s order=%s effect_given=%s", order.issuer_id,
                  order.order_id, effect_given)
     conn.execute(orders.update().where(orders.c.id == order.id).values(**values))

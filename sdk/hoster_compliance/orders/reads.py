@@ -250,6 +250,8 @@ def order_detail_in(conn: Connection, row: Row[Any], now: datetime) -> dict[str,
         trusted_flagger=bool(row.trusted_flagger),
         withdrawn_at=from_micros(row.withdrawn_at),
         completed_at=from_micros(row.completed_at),
+        notifier=None if row.notifier_name is None and row.notifier_email is None
+        else {"name": row.notifier_name, "email": row.notifier_email},
         items=[_item_fields(i) for i in store.order_items(conn, row.id)],
         deliveries=[_delivery_fields(d) for d in store.order_deliveries(conn, row.id)],
         events=[_event_fields(e) for e in conn.execute(

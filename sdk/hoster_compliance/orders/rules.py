@@ -17,6 +17,7 @@ from ..vocabulary import (
     NOTICE,
     REINSTATABLE_KINDS,
     REINSTATED,
+    RESERVED_ISSUER_IDS,
     TERMS,
     WEBHOOK_KINDS,
 )
@@ -93,10 +94,10 @@ def check_whole_order_action(action: str) -> None:
                              fields={"action": ["reinstated applies to one item at a time."]})
 
 
-def sends_callbacks(kind: str) -> bool:
-    """Whether entries of ``kind`` have an issuer to call back (own-initiative entries have
-    none)."""
-    return kind in WEBHOOK_KINDS
+def sends_callbacks(kind: str, issuer_id: str) -> bool:
+    """Whether an entry has an issuer to call back: not own-initiative entries, nor notices
+    from anyone (issuer ``public``, PROTOCOL 10.2)."""
+    return kind in WEBHOOK_KINDS and issuer_id not in RESERVED_ISSUER_IDS
 
 
 def action_basis(
@@ -144,3 +145,8 @@ def completion(items: Sequence[tuple[str | None, int | None, bool | None]]) -> C
     effects = [at for _, at, effect in items if effect and at is not None]
     return Completion(resolved, True, max(acted) if acted else None,
                       max(effects) if effects else None)
+
+
+def notice_deadline(received_at: datetime, deadline_hours: int) -> datetime | None:
+    """A notice from anyone is due ``deadline_hours`` after receipt (``[notices]``; 0: none)."""
+    return received_at + timedelta(hours=deadline_hours) if deadline_hours else None

@@ -13,7 +13,12 @@ from typing import Any
 from urllib.parse import quote
 
 from ..timeutil import format_time
-from ..vocabulary import ORDER_ACKNOWLEDGED, ORDER_OUTCOME
+from ..vocabulary import (
+    NOTICE_CONFIRMATION,
+    NOTICE_DECISION,
+    ORDER_ACKNOWLEDGED,
+    ORDER_OUTCOME,
+)
 
 #: A callback is retried for this long after it was queued, then marked failed (PROTOCOL 3).
 GIVE_UP_AFTER = timedelta(hours=72)
@@ -43,6 +48,9 @@ class OnDelivered:
 ON_DELIVERED: dict[str, OnDelivered] = {
     ORDER_ACKNOWLEDGED: OnDelivered("acknowledged", "acknowledged_at"),
     ORDER_OUTCOME: OnDelivered("outcome_delivered"),
+    # The notifier's messages (PROTOCOL 10.2), sent from the same outbox.
+    NOTICE_CONFIRMATION: OnDelivered("notifier_confirmed"),
+    NOTICE_DECISION: OnDelivered("notifier_informed"),
 }
 
 

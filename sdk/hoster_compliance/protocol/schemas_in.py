@@ -49,7 +49,7 @@ __all__ = [
     "load_order_created", "load_order_withdrawn", "reject_nul",
 ]
 
-#: The ``action`` values the schema accepts (``reinstated`` is a name only, as yet).
+#: The ``action`` values the schema accepts.
 ACTIONS = RECORDABLE_ACTIONS
 #: The ``kind`` values an issuer may send.
 KINDS = WEBHOOK_KINDS

@@ -84,6 +84,13 @@ class OrderSummarySchema(Schema):
     items_resolved = fields.Integer(required=True)
 
 
+class NotifierOutSchema(Schema):
+    """The notifier of a notice from anyone; either may be null (an anonymous report)."""
+
+    name = _nullable_str()
+    email = _nullable_str()
+
+
 class OrderDetailSchema(OrderSummarySchema):
     """``GET /v1/orders/{issuer_id}/{order_id}``: the summary, every ``data`` field of the order,
     its items, its deliveries and its audit events."""
@@ -100,6 +107,8 @@ class OrderDetailSchema(OrderSummarySchema):
     issuer_member_state = fields.String(required=True)
     completed_at = _nullable_time()
     withdrawn_at = _nullable_time()
+    #: A notice from anyone: who sent it (PROTOCOL 10.2), null when anonymous or erased.
+    notifier = fields.Nested(NotifierOutSchema, allow_none=True, dump_default=None)
     items = fields.List(fields.Nested(ItemOutSchema), required=True)
     deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
     events = fields.List(fields.Nested(EventSchema), required=True)

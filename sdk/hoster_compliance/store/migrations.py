@@ -92,6 +92,20 @@ def _add_delivery_destination(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE deliveries ALTER COLUMN destination SET NOT NULL")
 
 
+def _v6_notices(conn: Connection) -> None:
+    """Notices from anyone (PROTOCOL 10): the notifier and the submission key on
+    orders, the rate-limit table."""
+    for table, column, type_ in (
+        ("orders", "notifier_name", "TEXT"), ("orders", "notifier_email", "TEXT"),
+        ("orders", "submission_key", "VARCHAR(64)"),
+    ):
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {type_}"))
+    conn.execute(sa.text("CREATE INDEX ix_orders_submission_key ON orders (submission_key)"))
+    conn.execute(sa.text(
+        'CREATE TABLE rate_limits (client VARCHAR(64) NOT NULL, hour BIGINT NOT NULL, '
+        'count INTEGER NOT NULL, PRIMARY KEY (client, hour))'))
+
+
 #: Steps after version 1, in order.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "local_keys: keys this installation made (the dashboard's session key)",
@@ -100,6 +114,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "items: reinstated_at, reinstated_reason", _add_reinstated),
     Migration(5, "deliveries.destination (one sender per destination)",
               _add_delivery_destination),
+    Migration(6, "notices: notifier, submission key, rate limits", _v6_notices),
 )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 # The schema version this code writes; bumped with every migration (see store/migrations.py).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: The audit chain's hash before its first event (``chain_head`` of an empty trail).
 GENESIS_HASH = "0" * 64
@@ -66,11 +66,18 @@ orders = Table(
     # Automation hooks (automation.py): pending until the handlers have run once, after commit.
     Column("automation_state", String(16)),  # pending | done
     Column("automation_lease_until", BigInteger),
+    # Notices from anyone (PROTOCOL 10): the notifier's name and e-mail (personal data: shown in
+    # the order detail and used for the two messages only, erased after the retention period),
+    # and sha256(client, canonical JSON) to answer a repeat within 24 h with the first notice.
+    Column("notifier_name", Text),
+    Column("notifier_email", Text),
+    Column("submission_key", String(64)),
     UniqueConstraint("issuer_id", "order_id", name="uq_orders_issuer_order"),
 )
 Index("ix_orders_received_at", orders.c.received_at)
 Index("ix_orders_status_deadline", orders.c.status, orders.c.deadline)
 Index("ix_orders_automation", orders.c.automation_state)
+Index("ix_orders_submission_key", orders.c.submission_key)
 
 #: Where listings sort an order without a deadline: after every deadline.
 NO_DEADLINE_SORT = 2**62
@@ -179,4 +186,14 @@ local_keys = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# The public notice endpoints' rate limit (PROTOCOL 10.2), shared by every process and machine:
+# notices stored per client (sha256 of its address, never the address) per hour window.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("client", String(64), primary_key=True),
+    Column("hour", BigInteger, primary_key=True),  # Unix time // 3600
+    Column("count", Integer, nullable=False),
 )
