@@ -12,13 +12,14 @@ from hypothesis import strategies as st
 from hoster_compliance.issuer import IssuerSender
 from tests.helpers import ISSUER_SECRET, FakeClock
 
-#: Every error code of PROTOCOL 2.3 and 7.3 with its status.
+#: Every error code of PROTOCOL 2.3, 7.3 and 10 with its status.
 PROTOCOL_ERRORS: dict[str, int] = {
     "unknown_issuer": 404, "unsupported_media_type": 415, "payload_too_large": 413,
     "missing_signature": 401, "invalid_signature": 401, "timestamp_out_of_tolerance": 401,
     "invalid_json": 400, "invalid_payload": 400, "unknown_type": 400, "unknown_order": 404,
     "conflict": 409, "unavailable": 503, "unauthorized": 401, "invalid_query": 400,
     "unknown_item": 404, "unknown_delivery": 404, "order_withdrawn": 409,
+    "rate_limited": 429, "not_found": 404, "no_statement": 404,
 }
 WEBHOOK_ANSWER_KEYS = {"order_id", "status", "received_at", "deadline", "duplicate"}
 

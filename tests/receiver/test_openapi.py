@@ -17,8 +17,10 @@ from hoster_compliance_receiver import openapi
 from tests.helpers import AUTH, order_data
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
+HTML_PATHS = {"/notices/new", "/notices"}
 PUBLIC_PATHS = {"/healthz", "/openapi.json", "/v1/webhooks/{issuer_id}",
-                "/.well-known/hoster-compliance/keys"}
+                "/.well-known/hoster-compliance/keys", "/v1/notices", "/notices/new",
+                "/notices"}
 
 
 def openapi_path(rule: str) -> str:
@@ -72,6 +74,8 @@ def test_protocol_routes_are_all_there(doc: dict[str, Any]) -> None:
         ("get", "/v1/reports/transparency"), ("get", "/v1/deliveries"),
         ("post", "/v1/deliveries/{delivery_id}/retry"), ("get", "/healthz"),
         ("get", "/openapi.json"), ("get", "/.well-known/hoster-compliance/keys"),
+        ("post", "/v1/notices"), ("get", "/notices/new"), ("post", "/notices"),
+        ("get", "/v1/orders/{issuer_id}/{order_id}/items/{item_id}/statement"),
     }
     assert {(m, p) for p, ops in doc["paths"].items() for m in ops} == expected
 
@@ -95,10 +99,12 @@ def test_error_responses_use_the_error_schema(doc: dict[str, Any]) -> None:
     webhook = doc["paths"]["/v1/webhooks/{issuer_id}"]["post"]
     assert set(webhook["responses"]) == {
         "200", "201", "400", "401", "404", "409", "413", "415", "503"}
-    for operations in doc["paths"].values():
+    for path, operations in doc["paths"].items():
         for operation in operations.values():
             for status, response in operation["responses"].items():
-                if int(status) >= 400:
+                if path in HTML_PATHS:  # the notice form answers pages, errors included
+                    assert set(response["content"]) == {"text/html"}
+                elif int(status) >= 400:
                     assert response["content"]["application/json"]["schema"] == {
                         "$ref": "#/components/schemas/Error"}
     assert "Retry-After" in webhook["responses"]["503"]["headers"]
