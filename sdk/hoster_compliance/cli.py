@@ -261,6 +261,40 @@ def run_report(
         out.write_text(text, encoding="utf-8")
 
 
+@cli.command()
+@config_option
+@click.option("--start", required=True, help="First day of the period (YYYY-MM-DD).")
+@click.option("--end", required=True, help="Last day of the period (YYYY-MM-DD).")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Write to this file instead of stdout.")
+def statements(config_path: str, start: str, end: str, out: str | None) -> None:
+    """Statements of reasons (DSA Art. 17) whose action falls in the period, as JSON Lines."""
+    try:
+        start_day, end_day = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        fail("--start/--end: dates must be YYYY-MM-DD")
+    if end_day < start_day:
+        fail("--end: must not be before --start")
+    if end_day >= date.max:
+        fail("--end: must be before 9999-12-31")
+    service = _service(load_checked(config_path))
+    try:
+        lines = [json.dumps(s, ensure_ascii=False, separators=(",", ":")) + "\n"
+                 for s in service.iter_statements(start_day, end_day)]
+    except ComplianceError as exc:
+        fail(f"{exc.code}: {exc.message}")
+    text = "".join(lines)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"--out: cannot write {out} ({exc.strerror or type(exc).__name__})")
+    click.echo(f"{len(lines)} statements written to {out}", err=True)
+
+
 @cli.group()
 def audit() -> None:
     """The tamper-evident audit trail."""
