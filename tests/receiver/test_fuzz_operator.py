@@ -108,6 +108,7 @@ ROUTES = [
     ("GET", "/v1/reports/transparency"),
     ("GET", "/v1/deliveries"),
     ("POST", "/v1/deliveries/{0}/retry"),
+    ("GET", "/v1/orders/{0}/{1}/items/{2}/statement"),
 ]
 QUERY_KEYS = ["status", "issuer_id", "kind", "limit", "cursor", "state", "start", "end"]
 PLAUSIBLE = [ISSUER, ORDER, ITEM, "i2", "done-1", "gone-1", "offlimits", "1", "2", "0", "open",
@@ -177,6 +178,8 @@ def documented(client: Any) -> Any:
          query={"cursor": base64.urlsafe_b64encode(b"[0,0,1099511627776]").decode()})
 @example(route=ROUTES[2], segs=[ISSUER, ORDER, "\x00\n"], query={},
          body=b'{"action": "removed"}')
+@example(route=ROUTES[7], segs=[ISSUER, ORDER, "i\x001"], query={}, body=None)
+@example(route=ROUTES[7], segs=[ISSUER, "done-1", ITEM], query={}, body=None)
 @example(route=ROUTES[4], segs=["", "", ""], query={"start": "9999-12-31", "end": "9999-12-31"},
          body=None)
 @example(route=ROUTES[4], segs=["", "", ""], query={"start": "0001-01-01", "end": "0001-01-01"},
