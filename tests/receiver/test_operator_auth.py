@@ -30,10 +30,12 @@ BAD_AUTHORIZATION = {
 
 
 def operator_requests(app: Any) -> list[tuple[str, str]]:
-    """(method, url) of every operator route: every rule under /v1/ but the webhook."""
+    """(method, url) of every operator route: every rule under /v1/ but the webhook and the
+    public notice API (PROTOCOL 10.2)."""
     found = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/v1/") or rule.rule.startswith("/v1/webhooks/"):
+        if not rule.rule.startswith("/v1/") or rule.rule.startswith(("/v1/webhooks/",
+                                                                    "/v1/notices")):
             continue
         url = rule.build(ARGS, append_unknown=False)[1]  # ("", "/v1/...")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
