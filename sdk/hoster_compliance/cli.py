@@ -26,6 +26,7 @@ from .service import ComplianceService
 from .store.engine import make_engine
 from .timeutil import parse_time
 from .vocabulary import BASES
+from .workers import run_retention
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -131,6 +132,8 @@ def worker(config_path: str, threads: int) -> None:
                          args=(stop, wake), kwargs={"max_idle_seconds": 0.5}, daemon=True)
         for _ in range(threads)
     ]
+    # The notifiers past their retention are erased here too (PROTOCOL 10.2).
+    workers.append(threading.Thread(target=run_retention, args=(service, stop), daemon=True))
     for thread in workers:
         thread.start()
     while not stop.is_set():

@@ -131,3 +131,28 @@ def test_the_notifier_is_erased_after_the_retention(
     assert svc.erase_expired_notifiers() == 0
     ok, problems = svc.verify_audit()
     assert problems == []
+
+
+def test_the_workers_retention_loop_erases_and_stops(
+    svc: ComplianceService, clock: FakeClock
+) -> None:
+    import threading
+
+    from hoster_compliance.workers import run_retention
+
+    notice_id = submit(svc)
+    svc.act("public", notice_id, None, {"action": "removed"}, actor="operator:t")
+    clock.advance(days=366)
+    stop = threading.Event()
+    thread = threading.Thread(target=run_retention, args=(svc, stop, 0.05), daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if svc.get_order("public", notice_id)["notifier"] is None:
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+    assert svc.get_order("public", notice_id)["notifier"] is None
