@@ -94,7 +94,7 @@ def submit_form() -> Response:
                             "We could not store your report just now; nothing was sent. "
                             "Please try again in a few minutes.", result.headers)
         raise
-    email = bool(form["email"]) and service.config.mail is not None
+    email = bool(form["email"])
     return _page("notices/received.html", 200, notice_id=body["notice_id"],
                  deadline=body["deadline"], email=email, duplicate=status == 200)
 

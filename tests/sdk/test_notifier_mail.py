@@ -156,3 +156,14 @@ def test_the_workers_retention_loop_erases_and_stops(
         thread.join(5)
     assert not thread.is_alive()
     assert svc.get_order("public", notice_id)["notifier"] is None
+
+
+def test_without_mail_the_message_fails_visibly(db_url: str, clock: FakeClock) -> None:
+    service = notices_service(db_url, clock)
+    try:
+        status, _ = service.submit_notice(notice(notifier=NOTIFIER), "client")
+        DeliveryWorker(service.config, service.engine, clock=clock).run_once()
+        [row] = service.list_deliveries("failed")["deliveries"]
+        assert (row["type"], row["last_error"]) == ("notice.confirmation", "no [mail] configured")
+    finally:
+        service.close()

@@ -136,8 +136,9 @@ def mail_row(order_pk: int, notice_id: str, type_: str, mail: Mail, now: int) ->
 def queue_confirmation(conn: Connection, config: Config, order_pk: int, notice_id: str,
                        urls: Sequence[str], deadline: datetime | None, email: str | None,
                        now: datetime) -> bool:
-    """Queue the confirmation when the notifier gave an e-mail and mail is configured."""
-    if email is None or config.mail is None:
+    """Queue the confirmation when the notifier gave an e-mail. Without ``[mail]`` it is queued
+    all the same and fails visibly in the outbox: the notifier is owed it (Art. 16(4))."""
+    if email is None:
         return False
     mail = confirmation(config, notice_id, urls, deadline, email)
     insert_rows(conn, deliveries, [mail_row(order_pk, notice_id, NOTICE_CONFIRMATION, mail,
@@ -148,8 +149,9 @@ def queue_confirmation(conn: Connection, config: Config, order_pk: int, notice_i
 def queue_decision(conn: Connection, config: Config, order: Any, items: Sequence[Any],
                    now: datetime) -> bool:
     """Queue the decision of the completed notice ``order`` (a row) with its ``items`` (rows)
-    when the notifier gave an e-mail and mail is configured."""
-    if order.notifier_email is None or config.mail is None:
+    when the notifier gave an e-mail (whatever process records the action: the one that sends
+    needs ``[mail]``)."""
+    if order.notifier_email is None:
         return False
     decided = [DecidedItem(i.url, i.action, i.reason, i.basis, bool(i.automated)) for i in items]
     mail = decision(config, order.order_id, decided, order.notifier_email)
