@@ -1,7 +1,7 @@
 """The notice form (PROTOCOL 10.2) through the Flask test client: every field labelled, no
 script, errors beside their fields with what was typed kept, the anonymous route explained,
-the honeypot, the confirmation page with the reference. (The real-browser test needs the
-dashboard's Playwright fixtures.)"""
+the honeypot, the confirmation page with the reference (tests/browser/test_notice_form.py
+drives it in Chromium)."""
 
 from __future__ import annotations
 
