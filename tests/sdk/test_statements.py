@@ -116,31 +116,30 @@ def test_puid_replaces_what_the_database_does_not_take() -> None:
     assert puid("nl-atkm", "2026:00/1", "a b.c") == "nl-atkm-2026_00_1-a_b_c"
 
 
-def test_reinstated_follows_another_action_on_notices_only(
+def test_reinstated_on_a_notice_keeps_its_statement_and_sends_nothing_more(
     svc: ComplianceService, api: Any, clock: FakeClock
 ) -> None:
     notice_id = new_notice(svc)
-    with pytest.raises(Conflict, match="no action to reinstate"):
+    with pytest.raises(Conflict, match="to reinstate"):
         act(svc, notice_id, "1", action="reinstated", reason="wrong")
-    act(svc, notice_id, None, action="removed")
+    act(svc, notice_id, "1", action="removed")
+    act(svc, notice_id, "2", action="not_found")
     assert svc.get_order("public", notice_id)["status"] == "completed"
     with pytest.raises(InvalidPayload):
         act(svc, notice_id, "1", action="reinstated")  # no reason
     clock.advance(hours=1)
     item = act(svc, notice_id, "1", action="reinstated", reason="The image is a painting.")
     assert (item["action"], item["reason"]) == ("reinstated", "The image is a painting.")
-    assert act(svc, notice_id, "1", action="reinstated", reason="again")["reason"] == \
-        "The image is a painting."  # a repeat keeps what was recorded
     with pytest.raises(Conflict):
         act(svc, notice_id, "1", action="removed")
     detail = svc.get_order("public", notice_id)
-    assert detail["status"] == "completed"
+    assert detail["status"] == "completed" and detail["deliveries"] == []
     assert [e["type"] for e in detail["events"]].count("completed") == 1
     # The restriction that was undone still has its statement.
     assert svc.statement("public", notice_id, "1")["application_date"] == "2026-11-22"
     post(api, clock, envelope(order_data("ord-r")))
     act(svc, "ord-r", "i1", issuer="nl-atkm", action="removed")
-    with pytest.raises(InvalidPayload, match="notices and own-initiative"):
+    with pytest.raises(Conflict, match="notices and own-initiative"):
         act(svc, "ord-r", "i1", issuer="nl-atkm", action="reinstated", reason="x")
 
 
