@@ -157,3 +157,27 @@ def test_statements_of_a_period_as_json_lines(
     assert [s["puid"] for s in listed] == [f"public-{first}-1", f"public-{first}-2"]
     assert [s["puid"] for s in svc.iter_statements(date(2026, 12, 1), date(2026, 12, 31))] == [
         f"public-{third}-1"]
+
+
+def test_an_own_initiative_entry_has_a_voluntary_automated_detection_statement(
+    db_url: str, clock: FakeClock
+) -> None:
+    from hoster_compliance.config_hashcheck import HashcheckConfig
+    from hoster_compliance.orders.own_initiative import Finding
+    from tests.helpers import make_config
+
+    own = ComplianceService(make_config(db_url, hashcheck=HashcheckConfig(lists=("k.txt",))),
+                            clock=clock)
+    try:
+        entry = own.record_own_initiative(
+            [Finding("https://files.example/x.jpg", "sha1", "0" * 40, "hash list")])
+        order_id = entry["order_id"]
+        item_id = own.get_order("self", order_id)["items"][0]["item_id"]
+        own.act("self", order_id, item_id, {"action": "disabled", "automated": True},
+                actor="automation:t")
+        s = own.statement("self", order_id, item_id)
+        assert (s["source_type"], s["automated_detection"], s["automated_decision"]) == (
+            "SOURCE_VOLUNTARY", "Yes", "AUTOMATED_DECISION_FULLY")
+        assert s["puid"].startswith("self-scan-")
+    finally:
+        own.close()
