@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..config import Config
 from ..errors import RateLimited
 from ..orders import rules
+from ..orders.history import received_detail
 from ..protocol import categories
 from ..store import orders as store
 from ..store.audit import append_event, canonical_json
@@ -161,9 +162,9 @@ def write_notice(conn: Connection, config: Config, new: NewNotice, now: datetime
     pks = store.insert_orders(conn, [new.row], [new.item_rows])
     order_pk = pks[(PUBLIC, new.notice_id)]
     deadline_text = format_time(new.deadline)
+    # The received event holds every column fixed at receipt, as an order's (audit verify).
     append_event(conn, order_pk=order_pk, at=new.row["received_at"], type="received",
-                 actor="public", detail={"kind": NOTICE, "regime": OTHER,
-                                         "items": len(new.item_rows), "deadline": deadline_text})
+                 actor="public", detail=received_detail(new.row, new.item_rows))
     mail.queue_confirmation(conn, config, order_pk, new.notice_id, new.urls, new.deadline,
                             new.row["notifier_email"], now)
     return 201, {"notice_id": new.notice_id, "status": OPEN, "received_at": format_time(now),
