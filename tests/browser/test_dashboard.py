@@ -117,6 +117,7 @@ def test_keyboard_alone_logs_in_and_records_an_action(
 ) -> None:
     send(live)
     page.goto(live.url + "/ui/orders/nl-atkm/ord-1")
+    expect(page.locator("#token")).to_be_focused()  # autofocus, before any key is typed
     page.keyboard.type("test-operator-token")  # the token field has the focus
     page.keyboard.press("Enter")
     page.wait_for_url(live.url + "/ui/orders/nl-atkm/ord-1")
