@@ -116,7 +116,7 @@ def write_config(path: Path, db_url: str, api_base: str, signature: str = "v1") 
         issuer_keys, hoster = f'secrets = ["{SECRET}"]', ""
     path.write_text(
         f'hoster_id = "bench-hosting"\ndatabase_url = "{db_url}"\n'
-        f'operator_tokens = ["bench-token"]\n{hoster}\n[[issuers]]\nid = "{ISSUER}"\n'
+        f'operator_tokens = ["bench-operator-token"]\n{hoster}\n[[issuers]]\nid = "{ISSUER}"\n'
         f'member_state = "NL"\n{issuer_keys}\napi_base = "{api_base}"\n'
         f'default_regime = "NL_ATKM"\n'
     )
