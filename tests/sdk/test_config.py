@@ -169,7 +169,8 @@ def test_str_path_is_accepted(tmp_path: Path) -> None:
 def test_operator_tokens_from_environment(tmp_path: Path) -> None:
     top = {**_top(), "operator_tokens_env": "HC_TOKENS"}
     del top["operator_tokens"]
-    config = _load(tmp_path, _text(top, [_issuer()]), {"HC_TOKENS": "  token-number-a1x ,, token-number-b2x , "})
+    config = _load(tmp_path, _text(top, [_issuer()]),
+                   {"HC_TOKENS": "  token-number-a1x ,, token-number-b2x , "})
     assert config.operator_tokens == ("token-number-a1x", "token-number-b2x")
 
 
@@ -328,16 +329,16 @@ def test_postgres_url_password_is_not_echoed(tmp_path: Path) -> None:
     assert "hunter2" not in str(err)
 
 
+_HEAD = 'hoster_id = "h"\ndatabase_url = "sqlite:///c.db"\noperator_tokens = ["operator-token-1"]\n'
+
+
 @pytest.mark.parametrize(
     ("text", "key"),
     [
-        ('hoster_id = "h"\ndatabase_url = "sqlite:///c.db"\noperator_tokens = ["operator-token-1"]\n', "issuers"),
-        ('hoster_id = "h"\ndatabase_url = "sqlite:///c.db"\noperator_tokens = ["operator-token-1"]\n'
-         "issuers = []\n", "issuers"),
-        ('hoster_id = "h"\ndatabase_url = "sqlite:///c.db"\noperator_tokens = ["operator-token-1"]\n'
-         '[issuers]\nid = "x"\n', "issuers"),
-        ('hoster_id = "h"\ndatabase_url = "sqlite:///c.db"\noperator_tokens = ["operator-token-1"]\n'
-         'issuers = ["x"]\n', "issuers[0]"),
+        (_HEAD, "issuers"),
+        (_HEAD + "issuers = []\n", "issuers"),
+        (_HEAD + '[issuers]\nid = "x"\n', "issuers"),
+        (_HEAD + 'issuers = ["x"]\n', "issuers[0]"),
     ],
 )
 def test_issuers_must_be_a_non_empty_array_of_tables(tmp_path: Path, text: str, key: str) -> None:
