@@ -15,6 +15,7 @@ from hoster_compliance.protocol.limits import OPERATOR_MAX_BODY_BYTES
 from hoster_compliance.protocol.strict_json import parse_json
 from hoster_compliance.service import ComplianceService
 
+from .bodies import read_body
 from .responses import json_response
 
 bp = Blueprint("operator", __name__)
@@ -86,7 +87,7 @@ def _json_body() -> object:
     too_large = PayloadTooLarge(f"The body must be at most {OPERATOR_MAX_BODY_BYTES} bytes.")
     if (request.content_length or 0) > OPERATOR_MAX_BODY_BYTES:
         raise too_large
-    body = request.stream.read(OPERATOR_MAX_BODY_BYTES + 1)
+    body = read_body(OPERATOR_MAX_BODY_BYTES)
     if len(body) > OPERATOR_MAX_BODY_BYTES:
         raise too_large
     if not body:
