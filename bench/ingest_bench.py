@@ -1,6 +1,7 @@
 """Ingest benchmark: sustained signed orders per second and p50/p99 latency through the real
-server (`hoster-compliance serve`, gunicorn) against the baseline `bench/minimal_app.py` (one
-durable INSERT per request) on the same gunicorn settings and database, in the same run.
+server (`hoster-compliance serve`: gunicorn processes, the bounded waitress front) against the
+baseline `bench/minimal_app.py` (one durable INSERT per request) served the same way
+(`serve.run_wsgi`) on the same database, in the same run.
 
     python bench/ingest_bench.py [--databases sqlite,postgresql] [--processes 2] [--threads 8]
         [--clients 16] [--duration 15] [--warmup 3] [--rounds 3] [--signatures v1,v1a]
@@ -76,11 +77,13 @@ def machine() -> str:
     except OSError:
         pass
     import sqlite3
+    from importlib.metadata import version
 
     import gunicorn
 
     return (f"{model}, {os.cpu_count()} cores; Python {sys.version.split()[0]}, "
-            f"gunicorn {gunicorn.__version__}, SQLite {sqlite3.sqlite_version}")
+            f"gunicorn {gunicorn.__version__}, waitress {version('waitress')}, "
+            f"SQLite {sqlite3.sqlite_version}")
 
 
 def fresh_database(kind: str, workdir: Path, name: str) -> str:

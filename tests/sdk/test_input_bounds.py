@@ -123,7 +123,8 @@ def test_items_at_the_limit_still_load() -> None:
     "A" * 129,
     "%%%",
     "",
-])
+], ids=["brackets", "base64-of-1000-brackets", "base64-of-60-brackets", "too-long", "percent",
+        "padding"])
 def test_a_cursor_that_does_not_decode_is_invalid_query(cursor: str) -> None:
     with pytest.raises(InvalidQuery):
         reads.parse_list_query({"cursor": cursor or "="})
