@@ -155,11 +155,18 @@ class WaitressWorker(Worker):  # type: ignore[misc]
                                     listener.sock.proto, listener.sock.getsockname()))
             for listener in self.sockets
         ]
+        # waitress warns at every request that waits for a thread ("Task queue depth is N"):
+        # under load, a line per request that says nothing the access log's times do not.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+        next_beat = 0.0
         while self.alive:
-            self.notify()
-            if self.ppid != os.getppid():  # the arbiter is gone
-                log.info("parent changed; stopping")
-                break
+            now = time.monotonic()
+            if now >= next_beat:  # the arbiter's heartbeat, once a second is plenty
+                next_beat = now + 1.0
+                self.notify()
+                if self.ppid != os.getppid():  # the arbiter is gone
+                    log.info("parent changed; stopping")
+                    break
             wasyncore.loop(timeout=adj.asyncore_loop_timeout, map=socket_map,
                            use_poll=True, count=1)
         self._drain(servers, socket_map, dispatcher)
