@@ -201,9 +201,13 @@ def hoster_server(config: Path, port: int, log: Path, processes: int, threads: i
 
 
 def minimal_server(db_url: str, port: int, log: Path, processes: int, threads: int) -> Server:
-    return Server([sys.executable, str(HERE / "minimal_app.py"), "--database-url", db_url,
-                   "--port", str(port), "--processes", str(processes),
-                   "--threads", str(threads)], port, log)
+    # Through HC_BENCH_PRELUDE too, so that an experiment loads the same variant of the
+    # server (serve.run_wsgi) into both targets.
+    argv = [str(HERE / "minimal_app.py"), "--database-url", db_url, "--port", str(port),
+            "--processes", str(processes), "--threads", str(threads)]
+    code = (os.environ.get("HC_BENCH_PRELUDE", "") + "\nimport runpy, sys\n"
+            f"sys.argv = {argv!r}\nrunpy.run_path(sys.argv[0], run_name='__main__')")
+    return Server([sys.executable, "-c", code], port, log)
 
 
 # -- orders and the load generator -----------------------------------------------------------

@@ -99,10 +99,13 @@ def main() -> None:
               f"max {max(latencies) * 1000:.0f} ms")
     else:
         print(f"orders answered 201: 0 of {failures} (each waited up to 10 s)")
-    for kind in ("headers", "body", "silent"):
-        times = [conn.open_for(0) for conn in dropped if conn.kind == kind]
+    measures = {"headers": ("since their first byte", lambda c: c.since_first_byte()),
+                "body": ("since their last byte", lambda c: c.quiet_for()),
+                "silent": ("since they opened", lambda c: c.quiet_for())}
+    for kind, (since, measure) in measures.items():
+        times = [measure(conn) for conn in dropped if conn.kind == kind]
         if times:
-            print(f"dropped by the server, {kind}: {len(times)}, after "
+            print(f"dropped by the server, {kind}: {len(times)}, {since} "
                   f"{min(times):.1f} / {statistics.median(times):.1f} / {max(times):.1f} s "
                   "(min / median / max)")
         else:

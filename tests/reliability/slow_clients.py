@@ -25,6 +25,8 @@ class Conn:
     sock: socket.socket
     opened: float
     sent: int = 0
+    first_sent: float | None = None
+    last_sent: float | None = None
     closed: float | None = None
 
     @property
@@ -33,6 +35,16 @@ class Conn:
 
     def open_for(self, now: float) -> float:
         return (self.closed or now) - self.opened
+
+    def quiet_for(self) -> float:
+        """From the last byte sent (or the opening) to the close: how long the server waited."""
+        assert self.closed is not None
+        return self.closed - (self.last_sent or self.opened)
+
+    def since_first_byte(self) -> float:
+        """From the first byte sent (or the opening) to the close."""
+        assert self.closed is not None
+        return self.closed - (self.first_sent or self.opened)
 
 
 @dataclass
@@ -121,6 +133,8 @@ class SlowClients:
                     try:
                         conn.sock.send(conn.payload[conn.sent:conn.sent + 1])
                         conn.sent += 1
+                        conn.last_sent = now
+                        conn.first_sent = conn.first_sent or now
                     except BlockingIOError:
                         pass
                     except OSError:
