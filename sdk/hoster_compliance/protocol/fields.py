@@ -61,7 +61,7 @@ class StrictInteger(fields.Integer):
         return value
 
 
-class BoundedList(fields.List):
+class BoundedList(fields.List[Any]):
     """A JSON array whose ``length`` (a ``validate.Length``) is checked before any element is
     looked at (PROTOCOL 13.2): a list of 250,000 bad elements costs one check, not 250,000
     validations and an error body naming each."""
