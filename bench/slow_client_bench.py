@@ -22,14 +22,14 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the slow clients live with the reliability tests
+sys.path.insert(0, str(ROOT))  # the slow clients live with the tests' helpers
 sys.path.insert(0, str(ROOT / "bench"))
 
 from ingest_bench import CLI, ISSUER, SECRET, Server, free_port, machine, write_config  # noqa: E402
 
 from hoster_compliance.issuer import IssuerSender  # noqa: E402
-from tests.conftest import order_data  # noqa: E402
-from tests.reliability.slow_clients import SlowClients  # noqa: E402
+from tests.helpers import order_data  # noqa: E402
+from tests.helpers.slow_clients import SlowClients  # noqa: E402
 
 GTHREAD_PRELUDE = (
     "import hoster_compliance_receiver.serve as _s\n"

@@ -17,9 +17,8 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from hoster_compliance.protocol.limits import MAX_EVENTS_SHOWN, OPERATOR_MAX_BODY_BYTES
 from hoster_compliance.store.audit import append_events, event_row
 from hoster_compliance.store.tables import events, orders
-from tests.conftest import AUTH, FakeClock, order_data
-
-from .test_webhooks import envelope, post
+from tests.helpers import AUTH, FakeClock, order_data
+from tests.helpers.webhooks import envelope, post
 
 ACTION_URL = "/v1/orders/nl-atkm/ord-1/items/i1/action"
 

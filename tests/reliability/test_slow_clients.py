@@ -11,10 +11,9 @@ import pytest
 import requests
 
 from hoster_compliance.issuer import IssuerSender
-from tests.conftest import ISSUER_SECRET, order_data
-
-from .helpers import Receiver, free_port, write_config
-from .slow_clients import SlowClients
+from tests.helpers import ISSUER_SECRET, order_data
+from tests.helpers.processes import Receiver, free_port, write_config
+from tests.helpers.slow_clients import SlowClients
 
 pytestmark = pytest.mark.reliability
 

