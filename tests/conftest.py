@@ -73,8 +73,8 @@ def clock() -> FakeClock:
 @pytest.fixture
 def fake_issuer(clock: FakeClock) -> Iterator[CallbackServer]:
     """The issuer's callback endpoint on loopback, verifying our signatures (on the fake clock,
-    like the receiver under test)."""
-    with CallbackServer(ISSUER_SECRET, clock=clock.timestamp) as server:
+    like the receiver under test); each test issuer signs with its own secret (13.3)."""
+    with CallbackServer(list(SECRETS.values()), clock=clock.timestamp) as server:
         yield server
 
 
