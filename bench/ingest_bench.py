@@ -1,6 +1,7 @@
 """Ingest benchmark: sustained signed orders per second and p50/p99 latency through the real
-server (`hoster-compliance serve`, gunicorn) against the baseline `bench/minimal_app.py` (one
-durable INSERT per request) on the same gunicorn settings and database, in the same run.
+server (`hoster-compliance serve`: gunicorn processes, the bounded waitress front) against the
+baseline `bench/minimal_app.py` (one durable INSERT per request) served the same way
+(`serve.run_wsgi`) on the same database, in the same run.
 
     python bench/ingest_bench.py [--databases sqlite,postgresql] [--processes 2] [--threads 8]
         [--clients 16] [--duration 15] [--warmup 3] [--rounds 3] [--signatures v1,v1a]
@@ -76,11 +77,13 @@ def machine() -> str:
     except OSError:
         pass
     import sqlite3
+    from importlib.metadata import version
 
     import gunicorn
 
     return (f"{model}, {os.cpu_count()} cores; Python {sys.version.split()[0]}, "
-            f"gunicorn {gunicorn.__version__}, SQLite {sqlite3.sqlite_version}")
+            f"gunicorn {gunicorn.__version__}, waitress {version('waitress')}, "
+            f"SQLite {sqlite3.sqlite_version}")
 
 
 def fresh_database(kind: str, workdir: Path, name: str) -> str:
@@ -116,7 +119,7 @@ def write_config(path: Path, db_url: str, api_base: str, signature: str = "v1") 
         issuer_keys, hoster = f'secrets = ["{SECRET}"]', ""
     path.write_text(
         f'hoster_id = "bench-hosting"\ndatabase_url = "{db_url}"\n'
-        f'operator_tokens = ["bench-token"]\n{hoster}\n[[issuers]]\nid = "{ISSUER}"\n'
+        f'operator_tokens = ["bench-operator-token"]\n{hoster}\n[[issuers]]\nid = "{ISSUER}"\n'
         f'member_state = "NL"\n{issuer_keys}\napi_base = "{api_base}"\n'
         f'default_regime = "NL_ATKM"\n'
     )
@@ -198,9 +201,13 @@ def hoster_server(config: Path, port: int, log: Path, processes: int, threads: i
 
 
 def minimal_server(db_url: str, port: int, log: Path, processes: int, threads: int) -> Server:
-    return Server([sys.executable, str(HERE / "minimal_app.py"), "--database-url", db_url,
-                   "--port", str(port), "--processes", str(processes),
-                   "--threads", str(threads)], port, log)
+    # Through HC_BENCH_PRELUDE too, so that an experiment loads the same variant of the
+    # server (serve.run_wsgi) into both targets.
+    argv = [str(HERE / "minimal_app.py"), "--database-url", db_url, "--port", str(port),
+            "--processes", str(processes), "--threads", str(threads)]
+    code = (os.environ.get("HC_BENCH_PRELUDE", "") + "\nimport runpy, sys\n"
+            f"sys.argv = {argv!r}\nrunpy.run_path(sys.argv[0], run_name='__main__')")
+    return Server([sys.executable, "-c", code], port, log)
 
 
 # -- orders and the load generator -----------------------------------------------------------

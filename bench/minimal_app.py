@@ -1,11 +1,12 @@
 """The baseline of the ingest benchmark: the least a durable webhook receiver can do.
 
 One Flask route that reads the body and INSERTs it in one committed transaction, nothing else
-(no signature, no validation, no outbox, no audit trail), served by the same gunicorn settings
-as ``hoster-compliance serve`` (``serve.run_wsgi``) on the same database with the same
-connection settings (``store.engine.make_engine``: SQLite WAL, synchronous=FULL,
-BEGIN IMMEDIATE; PostgreSQL with pre-ping). Whatever ``serve`` costs beyond this is the price
-of the protocol.
+(no signature, no validation, no outbox, no audit trail), served exactly as
+``hoster-compliance serve`` serves the receiver (``serve.run_wsgi``: gunicorn's processes, the
+bounded waitress front, its access log line per request, the same logging set-up) on the same
+database with the same connection settings (``store.engine.make_engine``: SQLite WAL,
+synchronous=FULL, BEGIN IMMEDIATE; PostgreSQL with pre-ping). Whatever ``serve`` costs beyond
+this is the price of the protocol.
 
     python bench/minimal_app.py --database-url URL --port 8091 [--processes 2 --threads 8]
 """
@@ -13,11 +14,13 @@ of the protocol.
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 
 import sqlalchemy as sa
 from flask import Flask, Response, jsonify, request
 
+from hoster_compliance.cli import LOG_FORMAT
 from hoster_compliance.store.engine import make_engine
 from hoster_compliance_receiver.serve import run_wsgi
 
@@ -62,6 +65,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # as `serve` does
     engine = make_engine(args.database_url)
     metadata.create_all(engine)  # once, before forking
     engine.dispose()

@@ -57,6 +57,7 @@ from hoster_compliance import (
     Handler,
     load_config,
 )
+from hoster_compliance.logtext import safe
 from hoster_compliance.timeutil import format_time, parse_time
 
 log = logging.getLogger("auto_takedown")
@@ -156,8 +157,8 @@ def make_handler(url_prefix: str, web_root: Path, quarantine: Path) -> Handler:
         except BaseException:
             _restore(held, path, folder)
             raise
-        log.info("quarantined %s (order %s/%s item %s)", path, order["issuer_id"],
-                 order["order_id"], item["item_id"])
+        log.info("quarantined %s (order %s/%s item %s)", safe(path), safe(order["issuer_id"]),
+                 safe(order["order_id"]), safe(item["item_id"]))
 
     def _recorded(ctx: AutomationContext, item: dict[str, Any], folder: Path,
                   record: dict[str, Any]) -> None:
@@ -176,9 +177,9 @@ def make_handler(url_prefix: str, web_root: Path, quarantine: Path) -> Handler:
             try:
                 handle(ctx, item)
             except Exception as exc:  # one item's failure never stops the others
-                log.error("item %s of order %s/%s not handled: %s: %s", item["item_id"],
-                          ctx.order["issuer_id"], ctx.order["order_id"], type(exc).__name__,
-                          exc)
+                log.error("item %s of order %s/%s not handled: %s: %s", safe(item["item_id"]),
+                          safe(ctx.order["issuer_id"]), safe(ctx.order["order_id"]),
+                          type(exc).__name__, safe(exc))
                 failures.append(f"{item['item_id']}: {type(exc).__name__}: {exc}")
         if failures:
             raise ItemsFailed("; ".join(failures))
@@ -190,11 +191,11 @@ def _restore(held: Path, path: Path, folder: Path) -> None:
     """Put the file back where it was served from; keep it quarantined if that place is
     taken (the record then says the action is not recorded)."""
     if path.exists():
-        log.error("cannot restore %s: the path is taken; it stays in %s", path, folder)
+        log.error("cannot restore %s: the path is taken; it stays in %s", safe(path), folder)
         return
     shutil.move(str(held), path)
     shutil.rmtree(folder)
-    log.warning("restored %s: the action could not be recorded", path)
+    log.warning("restored %s: the action could not be recorded", safe(path))
 
 
 def purge(service: ComplianceService, quarantine: Path, now: datetime) -> list[Path]:

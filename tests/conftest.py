@@ -25,6 +25,7 @@ from tests.helpers import (
     DATABASES,
     ISSUER_SECRET,
     POSTGRES_URL,
+    SECRETS,
     TEMPLATES,
     FakeClock,
     LiveServer,
@@ -72,8 +73,8 @@ def clock() -> FakeClock:
 @pytest.fixture
 def fake_issuer(clock: FakeClock) -> Iterator[CallbackServer]:
     """The issuer's callback endpoint on loopback, verifying our signatures (on the fake clock,
-    like the receiver under test)."""
-    with CallbackServer(ISSUER_SECRET, clock=clock.timestamp) as server:
+    like the receiver under test); each test issuer signs with its own secret (13.3)."""
+    with CallbackServer(list(SECRETS.values()), clock=clock.timestamp) as server:
         yield server
 
 
@@ -112,9 +113,10 @@ def sender_for(clock: FakeClock) -> Any:
     """Build an IssuerSender whose signatures use the fake clock, for a base URL."""
     senders: list[IssuerSender] = []
 
-    def build(base_url: str, issuer_id: str = "nl-atkm", secret: str = ISSUER_SECRET,
+    def build(base_url: str, issuer_id: str = "nl-atkm", secret: str | None = None,
               **kwargs: Any) -> IssuerSender:
-        sender = IssuerSender(base_url, issuer_id, secret, clock=clock.timestamp, **kwargs)
+        sender = IssuerSender(base_url, issuer_id, secret or SECRETS.get(issuer_id, ISSUER_SECRET),
+                              clock=clock.timestamp, **kwargs)
         senders.append(sender)
         return sender
 

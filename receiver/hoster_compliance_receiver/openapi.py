@@ -16,6 +16,7 @@ from flask.blueprints import BlueprintSetupState
 from hoster_compliance.notices.schema import NoticeSchema, NotifierSchema
 from hoster_compliance.orders import reads as queries
 from hoster_compliance.protocol import schemas_in as schemas
+from hoster_compliance.protocol.limits import OPERATOR_MAX_BODY_BYTES
 from hoster_compliance.vocabulary import DELIVERY_STATES
 
 bp = Blueprint("openapi", __name__)
@@ -49,6 +50,9 @@ _ERROR_TEXT = {
     415: "Not `application/json` in UTF-8 (`unsupported_media_type`).",
     503: "Storage unavailable (`unavailable`); retry after `Retry-After` seconds.",
 }
+
+
+_OPERATOR_413 = f"Body larger than {OPERATOR_MAX_BODY_BYTES} bytes (`payload_too_large`)."
 
 
 def _json(schema: Any, description: str) -> dict[str, Any]:
@@ -182,7 +186,8 @@ def _paths() -> dict[str, dict[str, Any]]:
                        **_errors(400, s400="A bad cursor, filter or limit (`invalid_query`).")},
         )},
         "/v1/orders/{issuer_id}/{order_id}": {"get": _operator(
-            "One order: summary, its data, items, deliveries and audit events.",
+            "One order: summary, its data, items, deliveries and its newest 1000 audit events "
+            "(`events_total` counts them all).",
             parameters=[_ISSUER_ID, _ORDER_ID],
             responses={"200": _json("OrderDetailSchema", "The order."),
                        **_errors(404, s404="No such order (`unknown_order`).")},
@@ -195,16 +200,18 @@ def _paths() -> dict[str, dict[str, Any]]:
             parameters=[_ISSUER_ID, _ORDER_ID, _ITEM_ID],
             requestBody=_ACTION_BODY,
             responses={"200": _json("ItemOutSchema", "The item with its action."),
-                       **_errors(400, 404, 409,
+                       **_errors(400, 404, 409, 413,
                                  s404="No such order (`unknown_order`) or item "
-                                      "(`unknown_item`).")},
+                                      "(`unknown_item`).",
+                                 s413=_OPERATOR_413)},
         )},
         "/v1/orders/{issuer_id}/{order_id}/action": {"post": _operator(
             "Record the same action on every item of the order that has none yet.",
             parameters=[_ISSUER_ID, _ORDER_ID],
             requestBody=_ACTION_BODY,
             responses={"200": _json("OrderActionResultSchema", "Every item of the order."),
-                       **_errors(400, 404, 409, s404="No such order (`unknown_order`).")},
+                       **_errors(400, 404, 409, 413, s404="No such order (`unknown_order`).",
+                                 s413=_OPERATOR_413)},
         )},
         "/v1/reports/transparency": {"get": _operator(
             "The transparency report of DSA Art. 15(1)(a) and (b) as JSON (PROTOCOL 8).",

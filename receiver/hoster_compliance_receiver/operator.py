@@ -10,10 +10,12 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, g, request
 
 from hoster_compliance.auth import operator_actor
-from hoster_compliance.errors import InvalidJson, Unauthorized, UnknownDelivery
+from hoster_compliance.errors import InvalidJson, PayloadTooLarge, Unauthorized, UnknownDelivery
+from hoster_compliance.protocol.limits import OPERATOR_MAX_BODY_BYTES
 from hoster_compliance.protocol.strict_json import parse_json
 from hoster_compliance.service import ComplianceService
 
+from .bodies import read_body
 from .responses import json_response
 
 bp = Blueprint("operator", __name__)
@@ -81,7 +83,13 @@ def retry_delivery(delivery_id: str) -> Response:
 
 
 def _json_body() -> object:
-    body = request.get_data(cache=False)
+    """The request's JSON body, read up to :data:`OPERATOR_MAX_BODY_BYTES` (PROTOCOL 13.2)."""
+    too_large = PayloadTooLarge(f"The body must be at most {OPERATOR_MAX_BODY_BYTES} bytes.")
+    if (request.content_length or 0) > OPERATOR_MAX_BODY_BYTES:
+        raise too_large
+    body = read_body(OPERATOR_MAX_BODY_BYTES)
+    if len(body) > OPERATOR_MAX_BODY_BYTES:
+        raise too_large
     if not body:
         raise InvalidJson("The body must be a JSON object.")
     return parse_json(body)

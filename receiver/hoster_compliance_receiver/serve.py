@@ -1,5 +1,7 @@
-"""Running the receiver under gunicorn (a production WSGI server). The Flask app, its database
-connections and its delivery worker are created in each worker process after the fork.
+"""Running the receiver in production: gunicorn's arbiter keeps the worker processes, and each
+worker serves through the bounded waitress front of :mod:`.front` (slow clients cannot pin its
+request threads; PROTOCOL 13.1). The Flask app, its database connections and its delivery
+worker are created in each worker process after the fork.
 
 A worker process never touches the database while it boots: ``serve`` created or migrated the
 schema once before forking, and gunicorn halts the whole server when a worker fails to boot,
@@ -17,20 +19,28 @@ import sqlalchemy as sa
 
 from hoster_compliance.cli import LOG_FORMAT, config_option, fail, load_checked
 from hoster_compliance.config import Config
+from hoster_compliance.protocol.limits import OPERATOR_MAX_BODY_BYTES
 from hoster_compliance.store.engine import init_schema, make_engine
 
+#: The largest request body the front reads when the caller names none (PROTOCOL 2.3's default).
+DEFAULT_MAX_BODY = 1024 * 1024
 
-def gunicorn_settings(host: str, port: int, processes: int, threads: int) -> dict[str, Any]:
+
+def gunicorn_settings(host: str, port: int, processes: int, threads: int,
+                      max_body_bytes: int = DEFAULT_MAX_BODY) -> dict[str, Any]:
     """The gunicorn configuration ``serve`` uses (the benchmarks serve their baseline app with
-    exactly these settings)."""
+    exactly these settings). gunicorn manages the processes; :class:`.front.WaitressWorker`
+    serves HTTP in each (``threads`` request threads behind one event loop); requests are
+    logged by the front, through the project's logging."""
+    from .front import WaitressWorker
+
     return {
         "bind": f"{host}:{port}",
         "workers": processes,
-        "worker_class": "gthread",
+        "worker_class": WaitressWorker.limited_to(max_body_bytes),
         "threads": threads,
-        "timeout": 60,
+        "timeout": 60,  # a worker whose event loop stops for this long is replaced
         "graceful_timeout": 10,
-        "accesslog": "-",
         "errorlog": "-",
         "loglevel": "info",
         "preload_app": False,  # one app, engine and worker per process, after fork
@@ -42,7 +52,7 @@ def gunicorn_settings(host: str, port: int, processes: int, threads: int) -> dic
 
 def run_wsgi(
     factory: Callable[[], Any], *, host: str, port: int, processes: int = 1, threads: int = 8,
-    **overrides: Any,
+    max_body_bytes: int = DEFAULT_MAX_BODY, **overrides: Any,
 ) -> None:
     """Serve the WSGI app that ``factory()`` builds in each worker process, until SIGTERM/SIGINT.
     ``overrides`` replace single gunicorn settings."""
@@ -54,7 +64,8 @@ def run_wsgi(
             "pip install 'hoster-compliance[receiver]'"
         ) from exc
 
-    settings = {**gunicorn_settings(host, port, processes, threads), **overrides}
+    settings = {**gunicorn_settings(host, port, processes, threads, max_body_bytes),
+                **overrides}
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -107,7 +118,9 @@ def run_server(
 ) -> None:
     """Serve until stopped (SIGTERM/SIGINT)."""
     run_wsgi(lambda: build_app(config, with_worker=with_worker, threads=threads), host=host,
-             port=port, processes=processes, threads=threads, worker_exit=_stop_delivery)
+             port=port, processes=processes, threads=threads,
+             max_body_bytes=max(config.max_body_bytes, OPERATOR_MAX_BODY_BYTES),
+             worker_exit=_stop_delivery)
 
 
 def _stop_delivery(_server: Any, worker: Any) -> None:

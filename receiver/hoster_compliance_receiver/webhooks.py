@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
+from .bodies import read_body
 from .responses import json_response
 
 bp = Blueprint("webhooks", __name__)
@@ -14,7 +15,7 @@ bp = Blueprint("webhooks", __name__)
 def receive(issuer_id: str) -> Response:
     service = current_app.extensions["hoster_compliance"]
     # Never read more than one byte past the limit: the service answers 413 for that.
-    body = request.stream.read(service.config.max_body_bytes + 1)
+    body = read_body(service.config.max_body_bytes)
     result = service.receive(issuer_id, request.headers, body)
     return json_response(result.status, result.body, result.headers)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .logtext import safe
 from .orders.reads import order_detail_in
 from .service import ComplianceService
 from .store import leases
@@ -92,8 +93,8 @@ class AutomationRunner:
             try:
                 handler(AutomationContext(order=order, service=self.service, name=name))
             except Exception as exc:  # a handler's bug must never lose or block the order
-                log.exception("automation %s failed on order %s/%s", name, order["issuer_id"],
-                              order["order_id"])
+                log.exception("automation %s failed on order %s/%s", safe(name),
+                              safe(order["issuer_id"]), safe(order["order_id"]))
                 failures.append({"handler": name, "error": f"{type(exc).__name__}: {exc}"[:500]})
         now = to_micros(self.service.clock())
         with self.service.engine.begin() as conn:

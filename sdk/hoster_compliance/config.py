@@ -153,6 +153,11 @@ class Config:
                         f"issuers[{position}].public_keys",
                         f"the public key {kid} is also issuers[{key_owner[kid]}]'s: each issuer "
                         "needs its own key, or one could send orders in the other's name")
+        shared = check.shared_secret([issuer.secrets for issuer in self.issuers])
+        if shared is not None:
+            position, index, earlier = shared
+            raise ConfigError(f"issuers[{position}].secrets[{index}]",
+                              f"is also a secret of issuers[{earlier}]: each issuer needs its own")
         object.__setattr__(self, "_issuers_by_id", by_id)
 
     def issuer(self, issuer_id: str) -> IssuerConfig | None:
@@ -265,6 +270,12 @@ def _issuers(data: dict[str, Any], env: Mapping[str, str]) -> tuple[IssuerConfig
             )
         seen[issuer.id] = position
         issuers.append(issuer)
+        shared = check.shared_secret([issuer.secrets for issuer in issuers])
+        if shared is not None:
+            _, index, earlier = shared
+            key = prefix + ("secrets_env" if "secrets_env" in table else f"secrets[{index}]")
+            raise ConfigError(key, f"is also a secret of issuers[{earlier}] "
+                                   f"({issuers[earlier].id}): each issuer needs its own")
     return tuple(issuers)
 
 

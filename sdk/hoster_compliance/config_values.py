@@ -9,7 +9,7 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -190,12 +190,21 @@ def string_list(
     return tuple(value)
 
 
+#: PROTOCOL 13.3: shorter secrets and tokens can be guessed.
+MIN_SECRET_BYTES = 16
+MIN_TOKEN_CHARS = 16
+
+
 def check_secret(secret: str, key: str, where: str) -> None:
-    """Accepts exactly the secrets that signing accepts: one function decides."""
+    """Accepts the secrets that signing accepts (one function decides) that are long enough."""
     try:
-        decode_secret(secret)
+        key_bytes = decode_secret(secret)
     except ValueError as exc:  # its message never holds the secret
         raise ConfigError(key, f"{where}{exc}") from None
+    if len(key_bytes) < MIN_SECRET_BYTES:
+        raise ConfigError(key, f"{where}is too short: {len(key_bytes)} bytes after base64 "
+                               f"decoding, at least {MIN_SECRET_BYTES} are required "
+                               "(hoster_compliance.protocol.signing.new_secret() makes one)")
 
 
 def check_public_key(text: str, key: str, where: str) -> None:
@@ -219,3 +228,27 @@ def check_token(token: str, key: str, where: str) -> None:
         raise ConfigError(key, f"{where}must not be empty")
     if not all("!" <= c <= "~" for c in token):
         raise ConfigError(key, f"{where}must be printable ASCII without white space")
+    if len(token) < MIN_TOKEN_CHARS:
+        raise ConfigError(key, f"{where}is too short: {len(token)} characters, at least "
+                               f"{MIN_TOKEN_CHARS} are required")
+
+
+def shared_secret(secret_lists: Sequence[Sequence[str]]) -> tuple[int, int, int] | None:
+    """The first secret that an issuer (one list each, in order) shares with an earlier one,
+    compared as the decoded key (``whsec_X`` and ``X`` are one secret): ``(position, secret
+    index, earlier position)``; None when each has its own (PROTOCOL 13.3: one issuer could
+    otherwise sign as another)."""
+    owners: dict[bytes, int] = {}
+    for position, secrets in enumerate(secret_lists):
+        mine: set[bytes] = set()
+        for index, secret in enumerate(secrets):
+            try:
+                key = decode_secret(secret)
+            except ValueError:  # not base64: compared as written
+                key = secret.encode("utf-8", "surrogatepass")
+            if key in owners:
+                return position, index, owners[key]
+            mine.add(key)
+        for key in mine:
+            owners[key] = position
+    return None

@@ -4,7 +4,15 @@ way."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from .protocol.limits import MAX_ERROR_BODY_BYTES
+
+#: Room kept in an error body for everything but ``fields``.
+_FIELDS_BUDGET = MAX_ERROR_BODY_BYTES - 2048
+#: An unknown field's name is echoed as a key of ``fields``; longer ones are cut.
+_MAX_KEY_CHARS = 200
 
 
 class ComplianceError(Exception):
@@ -19,11 +27,65 @@ class ComplianceError(Exception):
         self.fields = fields
 
     def to_body(self) -> dict[str, Any]:
-        """The JSON error body of PROTOCOL 2.3: ``{"error", "message", "fields"?}``."""
+        """The JSON error body of PROTOCOL 2.3: ``{"error", "message", "fields"?}``, at most
+        64 KiB (13.2): field errors beyond that are left out and counted in the message."""
         body: dict[str, Any] = {"error": self.code, "message": self.message}
         if self.fields:
-            body["fields"] = self.fields
+            kept, left_out = bounded_fields(self.fields, _FIELDS_BUDGET)
+            body["fields"] = kept
+            if left_out:
+                body["message"] = (f"{self.message} ({left_out} more field errors are not "
+                                   "shown.)")
         return body
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+
+def _count_messages(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(_count_messages(child) for child in value.values())
+    if isinstance(value, list):
+        return max(1, sum(_count_messages(child) for child in value))
+    return 1
+
+
+def bounded_fields(fields: dict[str, Any], budget: int) -> tuple[dict[str, Any], int]:
+    """``fields`` (marshmallow's nested error shape) cut to about ``budget`` bytes of JSON,
+    the smaller entries kept first, descending into objects that do not fit whole; and how
+    many messages were left out. A small enough ``fields`` comes back as it is."""
+    if _size(fields) <= budget:
+        return fields, 0
+    fields = _short_keys(fields)
+    kept: dict[str, Any] = {}
+    left_out = 0
+    used = 2
+    sizes = {key: _size(value) for key, value in fields.items()}
+    # the small entries first, so that one huge entry cannot crowd out the others
+    for key in sorted(fields, key=sizes.__getitem__):
+        value, size = fields[key], sizes[key]
+        room = budget - used - _size(key) - 2
+        if size <= room:
+            kept[key] = value
+            used += size + _size(key) + 2
+        elif isinstance(value, dict) and room > 64:
+            part, dropped = bounded_fields(value, room)
+            left_out += dropped
+            if part:
+                kept[key] = part
+                used += _size(part) + _size(key) + 2
+        else:
+            left_out += _count_messages(value)
+    if not kept:
+        return {"_schema": [f"{left_out} field errors; too many to show."]}, left_out
+    return {key: kept[key] for key in fields if key in kept}, left_out
+
+
+def _short_keys(fields: dict[str, Any]) -> dict[str, Any]:
+    """Keys are field names, positions, or unknown names that were sent: those are cut."""
+    return {(key if len(key) <= _MAX_KEY_CHARS else key[:_MAX_KEY_CHARS] + "..."): value
+            for key, value in fields.items()}
 
 
 class UnknownIssuer(ComplianceError):

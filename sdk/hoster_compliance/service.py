@@ -32,6 +32,7 @@ from .errors import (
     RateLimited,
     StorageUnavailable,
 )
+from .logtext import safe
 from .notices import intake as notice_intake
 from .notices import retention, statements
 from .notices.schema import load_notice
@@ -138,9 +139,10 @@ class ComplianceService:
                 status, payload = self._receive(issuer_id, headers, body)
         except ComplianceError as exc:
             if exc.status >= 500:
-                log.error("webhook issuer=%s: %s", issuer_id, exc.message)
+                log.error("webhook issuer=%s: %s", safe(issuer_id), safe(exc.message))
             else:
-                log.info("webhook issuer=%s rejected: %s %s", issuer_id, exc.code, exc.message)
+                log.info("webhook issuer=%s rejected: %s %s", safe(issuer_id), exc.code,
+                         safe(exc.message))
             return error_result(exc)
         return HttpResult(status, payload)
 

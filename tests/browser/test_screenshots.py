@@ -19,7 +19,7 @@ from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.timeutil import format_time, utcnow
 from hoster_compliance_receiver import create_app
-from tests.helpers import ISSUER_SECRET, TOKEN, LiveServer, make_config
+from tests.helpers import OFFLIMITS_SECRET, SECRETS, TOKEN, LiveServer, make_config
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -38,7 +38,7 @@ class _History:
     def receive(self, hours_ago: float, issuer: str, data: dict[str, Any]) -> None:
         self.now = utcnow() - timedelta(hours=hours_ago)
         data = {"issued_at": format_time(self.now - timedelta(minutes=4)), **data}
-        with IssuerSender("http://unused", issuer, ISSUER_SECRET,
+        with IssuerSender("http://unused", issuer, SECRETS[issuer],
                           clock=self.now.timestamp) as sender:
             body = sender.envelope("order.created", data, timestamp=int(self.now.timestamp()))
             result = self.service.receive(issuer, sender.headers_for(body), body)
@@ -98,7 +98,8 @@ def test_screenshots_of_the_orders_page_and_an_order_page(
     new_page: Callable[..., Page], tmp_path: Path
 ) -> None:
     history = _History()
-    with CallbackServer(ISSUER_SECRET, clock=lambda: history.now.timestamp()) as issuer:
+    with CallbackServer([SECRETS["nl-atkm"], OFFLIMITS_SECRET],
+                        clock=lambda: history.now.timestamp()) as issuer:
         config = make_config(f"sqlite:///{tmp_path / 'shots.db'}", api_base=issuer.url)
         history.open(config)
         _fill(history)

@@ -23,6 +23,10 @@ TEMPLATES = ROOT / "sdk" / "hoster_compliance" / "data" / "templates"
 POSTGRES_URL = os.environ.get("HC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ISSUER_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OLD_SECRET = "whsec_b2xkLXNlY3JldC1zdGlsbC1hY2NlcHRlZA=="
+#: Offlimits' own secret (PROTOCOL 13.3: no two issuers share one).
+OFFLIMITS_SECRET = "whsec_b2ZmbGltaXRzLW93bi1zZWNyZXQtMjAyNg=="
+#: Each test issuer's newest secret.
+SECRETS = {"nl-atkm": ISSUER_SECRET, "offlimits": OFFLIMITS_SECRET}
 TOKEN = "test-operator-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 START = datetime(2026, 11, 22, 9, 0, 0, tzinfo=UTC)
@@ -69,7 +73,7 @@ def make_config(db_url: str, api_base: str = "http://127.0.0.1:9", **overrides: 
                      secrets=(OLD_SECRET, ISSUER_SECRET), api_base=api_base,
                      default_regime="NL_ATKM"),
         IssuerConfig(id="offlimits", name="Offlimits", member_state="NL",
-                     secrets=(ISSUER_SECRET,), api_base=api_base, default_regime="NL_NTD"),
+                     secrets=(OFFLIMITS_SECRET,), api_base=api_base, default_regime="NL_NTD"),
     )
     return Config(hoster_id="example-hosting", database_url=db_url, operator_tokens=(TOKEN,),
                   issuers=issuers, service_name="Example Hosting",
@@ -130,7 +134,7 @@ default_regime = "NL_ATKM"
 [[issuers]]
 id = "offlimits"
 member_state = "NL"
-secrets = ["{ISSUER_SECRET}"]
+secrets = ["{OFFLIMITS_SECRET}"]
 api_base = "http://127.0.0.1:9"
 ''')
     return str(path)

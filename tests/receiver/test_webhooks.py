@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from hoster_compliance.store.tables import deliveries, events, items, orders
-from tests.helpers import ISSUER_SECRET, OLD_SECRET, FakeClock, order_data
+from tests.helpers import ISSUER_SECRET, OFFLIMITS_SECRET, OLD_SECRET, FakeClock, order_data
 from tests.helpers.webhooks import URL, envelope, post, signed
 
 
@@ -79,7 +79,8 @@ def test_regime_default_comes_from_issuer_and_explicit_deadline_wins(
     data = order_data(kind="notice", deadline="2026-11-22T10:30:00+01:00")
     for key in ("regime", "legal_basis", "statement_of_reasons", "category"):
         data.pop(key)
-    response = post(client, clock, envelope(data), url="/v1/webhooks/offlimits")
+    response = post(client, clock, envelope(data), url="/v1/webhooks/offlimits",
+                    secret=OFFLIMITS_SECRET)
     assert response.status_code == 201
     assert response.json["deadline"] == "2026-11-22T09:30:00Z"
 

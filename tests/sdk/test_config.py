@@ -3,6 +3,8 @@ ConfigError naming its dotted key, without ever echoing a secret."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -44,8 +46,15 @@ def _top() -> dict[str, Any]:
     return {"hoster_id": "h1", "database_url": "sqlite:///c.db", "operator_tokens": [TOKEN]}
 
 
+def _secret_for(issuer_id: str) -> str:
+    """A secret of this issuer's own (PROTOCOL 13.3: no two issuers share one)."""
+    return "whsec_" + base64.b64encode(hashlib.sha256(issuer_id.encode()).digest()).decode()
+
+
 def _issuer(**changes: Any) -> dict[str, Any]:
-    issuer = {"id": "nl-atkm", "member_state": "NL", "secrets": [REF_SECRET],
+    issuer_id = changes.get("id", "nl-atkm")
+    issuer = {"id": issuer_id, "member_state": "NL",
+              "secrets": [REF_SECRET if issuer_id == "nl-atkm" else _secret_for(issuer_id)],
               "api_base": "https://issuer.example/api"}
     issuer.update(changes)
     return issuer
@@ -160,8 +169,9 @@ def test_str_path_is_accepted(tmp_path: Path) -> None:
 def test_operator_tokens_from_environment(tmp_path: Path) -> None:
     top = {**_top(), "operator_tokens_env": "HC_TOKENS"}
     del top["operator_tokens"]
-    config = _load(tmp_path, _text(top, [_issuer()]), {"HC_TOKENS": " a1 ,, b2 , "})
-    assert config.operator_tokens == ("a1", "b2")
+    config = _load(tmp_path, _text(top, [_issuer()]),
+                   {"HC_TOKENS": "  token-number-a1x ,, token-number-b2x , "})
+    assert config.operator_tokens == ("token-number-a1x", "token-number-b2x")
 
 
 def test_secrets_from_environment_last_one_signs(tmp_path: Path) -> None:
@@ -319,16 +329,16 @@ def test_postgres_url_password_is_not_echoed(tmp_path: Path) -> None:
     assert "hunter2" not in str(err)
 
 
+_HEAD = 'hoster_id = "h"\ndatabase_url = "sqlite:///c.db"\noperator_tokens = ["operator-token-1"]\n'
+
+
 @pytest.mark.parametrize(
     ("text", "key"),
     [
-        ('hoster_id = "h"\ndatabase_url = "sqlite:///c.db"\noperator_tokens = ["t"]\n', "issuers"),
-        ('hoster_id = "h"\ndatabase_url = "sqlite:///c.db"\noperator_tokens = ["t"]\n'
-         "issuers = []\n", "issuers"),
-        ('hoster_id = "h"\ndatabase_url = "sqlite:///c.db"\noperator_tokens = ["t"]\n'
-         '[issuers]\nid = "x"\n', "issuers"),
-        ('hoster_id = "h"\ndatabase_url = "sqlite:///c.db"\noperator_tokens = ["t"]\n'
-         'issuers = ["x"]\n', "issuers[0]"),
+        (_HEAD, "issuers"),
+        (_HEAD + "issuers = []\n", "issuers"),
+        (_HEAD + '[issuers]\nid = "x"\n', "issuers"),
+        (_HEAD + 'issuers = ["x"]\n', "issuers[0]"),
     ],
 )
 def test_issuers_must_be_a_non_empty_array_of_tables(tmp_path: Path, text: str, key: str) -> None:
@@ -464,7 +474,7 @@ def test_secret_check_agrees_with_signing(tmp_path: Path, secret: str) -> None:
     except ValueError:
         signs = False
     text = _text(_top(), [_issuer(secrets=[secret])])
-    if signs:
+    if signs and len(signing.decode_secret(secret)) >= 16:  # and long enough (13.3)
         assert _load(tmp_path, text).issuers[0].secrets == (secret,)
     else:
         err = _error(tmp_path, text)
@@ -472,7 +482,7 @@ def test_secret_check_agrees_with_signing(tmp_path: Path, secret: str) -> None:
 
 
 def test_unpadded_secret_is_accepted_as_the_reference_libraries_do(tmp_path: Path) -> None:
-    unpadded = "whsec_AQ"  # base64 of one byte without its "=="
+    unpadded = REF_SECRET[:-2]  # base64 of 22 bytes without its "=="
     config = _load(tmp_path, _text(_top(), [_issuer(secrets=[unpadded])]))
     assert config.issuers[0].signing_secret == unpadded
 
@@ -518,3 +528,80 @@ def test_bad_dashboard_values_name_the_key(
 def test_a_misspelt_dashboard_key_is_refused_with_a_hint(tmp_path: Path) -> None:
     error = _error(tmp_path, _text({**_top(), "dashboard_secret": DASHBOARD_SECRET}, [_issuer()]))
     assert error.key == "dashboard_secret" and "dashboard_secret_env" in error.problem
+
+
+# -- configuration that cannot be safe (PROTOCOL 13.3) ----------------------------------------
+
+
+def _b64(raw: bytes) -> str:
+    return "whsec_" + base64.b64encode(raw).decode()
+
+
+@pytest.mark.parametrize("secret", [_b64(b"x"), _b64(b"fifteen-bytes!!"), "whsec_AQ==", "AAAA"])
+def test_a_secret_under_16_bytes_is_refused(tmp_path: Path, secret: str) -> None:
+    err = _error(tmp_path, _text(_top(), [_issuer(secrets=[REF_SECRET, secret])]))
+    assert err.key == "issuers[0].secrets[1]"
+    assert "too short" in err.problem and "at least 16" in err.problem
+    assert secret.removeprefix("whsec_") not in str(err)
+
+
+def test_a_secret_of_16_bytes_is_enough(tmp_path: Path) -> None:
+    config = _load(tmp_path, _text(_top(), [_issuer(secrets=[_b64(b"sixteen-bytes!!!")])]))
+    assert config.issuers[0].secrets == (_b64(b"sixteen-bytes!!!"),)
+
+
+def test_a_short_secret_from_the_environment_is_refused(tmp_path: Path) -> None:
+    issuer = _issuer(secrets_env="HC_SECRETS")
+    del issuer["secrets"]
+    err = _error(tmp_path, _text(_top(), [issuer]), {"HC_SECRETS": f"{REF_SECRET},{_b64(b'a')}"})
+    assert err.key == "issuers[0].secrets_env"
+    assert "item 2 of environment variable HC_SECRETS is too short" in err.problem
+
+
+@pytest.mark.parametrize("token", ["t", "x" * 15])
+def test_an_operator_token_under_16_characters_is_refused(tmp_path: Path, token: str) -> None:
+    err = _error(tmp_path, _text({**_top(), "operator_tokens": [TOKEN, token]}, [_issuer()]))
+    assert err.key == "operator_tokens[1]"
+    assert f"{len(token)} characters, at least 16" in err.problem
+    top = {**_top(), "operator_tokens_env": "HC_TOKENS"}
+    del top["operator_tokens"]
+    err = _error(tmp_path, _text(top, [_issuer()]), {"HC_TOKENS": token})
+    assert err.key == "operator_tokens_env"
+
+
+def test_one_secret_for_two_issuers_is_refused(tmp_path: Path) -> None:
+    shared = _secret_for("shared")
+    issuers = [_issuer(), _issuer(id="a", secrets=[shared]),
+               _issuer(id="b", secrets=[_secret_for("b"), shared.removeprefix("whsec_")])]
+    err = _error(tmp_path, _text(_top(), issuers))
+    assert err.key == "issuers[2].secrets[1]"  # the same key, with or without whsec_
+    assert "issuers[1] (a)" in err.problem and "its own" in err.problem
+    assert shared.removeprefix("whsec_") not in str(err)
+
+
+def test_one_secret_for_two_issuers_from_the_environment_is_refused(tmp_path: Path) -> None:
+    second = _issuer(id="b", secrets_env="HC_B")
+    del second["secrets"]
+    err = _error(tmp_path, _text(_top(), [_issuer(), second]), {"HC_B": REF_SECRET})
+    assert err.key == "issuers[1].secrets_env"
+
+
+def test_one_issuer_may_list_a_secret_twice(tmp_path: Path) -> None:
+    config = _load(tmp_path, _text(_top(), [_issuer(secrets=[REF_SECRET, REF_SECRET])]))
+    assert config.issuers[0].secrets == (REF_SECRET, REF_SECRET)
+
+
+def test_direct_construction_refuses_one_secret_for_two_issuers() -> None:
+    first = IssuerConfig(id="a", member_state="NL", secrets=(REF_SECRET,), api_base="https://x")
+    second = IssuerConfig(id="b", member_state="NL", secrets=(NEW_SECRET, REF_SECRET),
+                          api_base="https://x")
+    with pytest.raises(ConfigError) as info:
+        Config(hoster_id="h", database_url="sqlite:///:memory:", operator_tokens=(TOKEN,),
+               issuers=(first, second))
+    assert info.value.key == "issuers[1].secrets[1]"
+
+
+def test_the_demo_configuration_meets_the_rules() -> None:
+    demo = Path(__file__).resolve().parents[2] / "examples" / "demo.toml"
+    config = load_config(demo, environ={})
+    assert all(len(token) >= 16 for token in config.operator_tokens)

@@ -17,7 +17,7 @@ hoster_id = "example-hosting"
 service_name = "Example Hosting"
 provider_name = "Example Hosting B.V."
 database_url = "sqlite:///hc.db"
-operator_tokens = ["t"]
+operator_tokens = ["report-example-token"]
 
 [[issuers]]
 id = "nl-atkm"

@@ -432,7 +432,7 @@ def test_member_states_are_the_27_with_greece_as_el() -> None:
         (["NL", "nl"], {"1": ["Must be one of: " + ", ".join((*schemas.MEMBER_STATES, "EU"))
                               + "."]}),
         (["EU", "NL"], ['"EU" must be the only entry.']),
-        ([], ["Shorter than minimum length 1."]),
+        ([], ["Length must be between 1 and 28."]),
         (["NL", "NL"], ["Duplicate Member State."]),
         ("NL", ["Not a valid list."]),
         (["UK"], {"0": ["Must be one of: " + ", ".join((*schemas.MEMBER_STATES, "EU")) + "."]}),

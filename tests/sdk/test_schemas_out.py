@@ -30,8 +30,8 @@ def test_key_sets_are_protocols() -> None:
     assert set(schemas.EventSchema().fields) == EVENT_KEYS
     assert set(schemas.OrderSummarySchema().fields) == SUMMARY_KEYS
     assert set(schemas.OrderDetailSchema().fields) == (
-        SUMMARY_KEYS | DATA_KEYS | {"deliveries", "events", "completed_at", "withdrawn_at",
-                                     "notifier"}
+        SUMMARY_KEYS | DATA_KEYS | {"deliveries", "events", "events_total", "completed_at",
+                                     "withdrawn_at", "notifier"}
     )
     # Every field an issuer may send is shown back in the detail.
     assert set(schemas.OrderCreatedSchema().fields) <= set(schemas.OrderDetailSchema().fields)

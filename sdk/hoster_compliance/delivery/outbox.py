@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from ..config import Config
 from ..errors import Conflict, UnknownDelivery
+from ..logtext import safe
 from ..protocol import callbacks
 from ..store import leases
 from ..store.audit import append_event, append_events, event_row
@@ -330,8 +331,8 @@ class DeliveryWorker:
         log.log(
             level,
             "callback %s issuer=%s order=%s webhook_id=%s attempt=%d status=%s error=%s -> %s%s",
-            claim.type, claim.issuer_id, claim.order_id, claim.webhook_id, values["attempts"],
-            result.status, result.error, state,
+            claim.type, safe(claim.issuer_id), safe(claim.order_id), claim.webhook_id,
+            values["attempts"], result.status, safe(result.error), state,
             "" if state != PENDING else
             f" (next attempt at {from_micros(values['next_attempt_at'])})",
         )

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from ..config import Config
 from ..errors import InvalidPayload, OrderWithdrawn, UnknownItem, UnknownOrder
+from ..logtext import safe
 from ..notices import mail as notifier_mail
 from ..protocol import callbacks
 from ..protocol import schemas_in as schemas
@@ -140,8 +141,8 @@ def _complete_if_done(
             )
         elif order.issuer_id == PUBLIC:  # the notifier's decision (PROTOCOL 10.2)
             notifier_mail.queue_decision(conn, config, order, rows, now)
-        log.info("order completed issuer=%s order=%s effect_given=%s", order.issuer_id,
-                 order.order_id, effect_given)
+        log.info("order completed issuer=%s order=%s effect_given=%s", safe(order.issuer_id),
+                 safe(order.order_id), effect_given)
     conn.execute(orders.update().where(orders.c.id == order.id).values(**values))
     return state.done
 

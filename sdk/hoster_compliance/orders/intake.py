@@ -23,7 +23,9 @@ from ..errors import (
     UnknownOrder,
     UnsupportedMediaType,
 )
+from ..logtext import safe
 from ..protocol import callbacks, signing
+from ..protocol.limits import DUPLICATE_EVENT_INTERVAL_SECONDS
 from ..store import orders as store
 from ..store.audit import append_event, append_events, canonical_json, event_row
 from ..store.engine import storage_unavailable
@@ -31,6 +33,8 @@ from ..store.tables import orders
 from ..timeutil import format_micros, format_time, to_micros
 from . import rules
 from .history import received_detail
+
+DUPLICATE_EVENT_INTERVAL_MICROS = DUPLICATE_EVENT_INTERVAL_SECONDS * 1_000_000
 
 log = logging.getLogger("hoster_compliance.orders.intake")
 
@@ -165,7 +169,7 @@ def log_received(new: NewOrder) -> None:
     row = new.row
     log.info(
         "order received issuer=%s order=%s kind=%s regime=%s items=%d deadline=%s",
-        new.issuer_id, new.order_id, row["kind"], row["regime"], len(new.item_rows),
+        safe(new.issuer_id), safe(new.order_id), row["kind"], row["regime"], len(new.item_rows),
         new.deadline_text,
     )
 
@@ -228,7 +232,8 @@ def write_orders(
 ) -> list[Response | Exception]:
     """Inside the caller's transaction: insert the orders not stored yet (with items, queued
     acknowledgements and ``received`` events) and answer the others as redeliveries: the same
-    data is ``200 duplicate`` (with a ``duplicate_delivery`` event), different data
+    data is ``200 duplicate`` (with a ``duplicate_delivery`` event, unless the order got one
+    in the last minute), different data
     ``Conflict``. Without ``lookup`` every order is taken for new (an order stored before then
     raises ``IntegrityError``); the same order twice in ``batch`` is recognised either way."""
     stored = {(row.issuer_id, row.order_id): row
@@ -243,6 +248,9 @@ def write_orders(
                               [new.item_rows for new in fresh])
     outcomes: list[Response | Exception] = []
     events: list[dict[str, Any]] = []
+    # at most one duplicate_delivery event per order a minute (PROTOCOL 13.2): a replayed
+    # request must not grow an order's trail without bound
+    duplicates_noted: set[int] = set()
     for new in batch:
         actor = new.actor or f"issuer:{new.issuer_id}"
         if firsts.get(new.key) is new:
@@ -270,9 +278,13 @@ def write_orders(
                 Conflict("An order with this order_id was already received with different data.")
             )
             continue
-        events.append(event_row(
-            order_pk=order_pk, at=new.row["received_at"], type="duplicate_delivery", actor=actor,
-        ))
+        if order_pk not in duplicates_noted:
+            duplicates_noted.add(order_pk)
+            if new.key not in stored or not store.has_recent_event(
+                    conn, order_pk, "duplicate_delivery",
+                    since=new.row["received_at"] - DUPLICATE_EVENT_INTERVAL_MICROS):
+                events.append(event_row(order_pk=order_pk, at=new.row["received_at"],
+                                        type="duplicate_delivery", actor=actor))
         outcomes.append((200, {
             "order_id": new.order_id, "status": status,
             "received_at": format_micros(received_at), "deadline": format_micros(deadline),
@@ -313,5 +325,6 @@ def withdraw_order(
                 conn, order_pk=existing.id, at=to_micros(now), type="withdrawn",
                 actor=f"issuer:{issuer.id}", detail={"reason": loaded.get("reason")},
             )
-            log.info("order withdrawn issuer=%s order=%s", issuer.id, loaded["order_id"])
+            log.info("order withdrawn issuer=%s order=%s", safe(issuer.id),
+                     safe(loaded["order_id"]))
     return 200, {"order_id": loaded["order_id"], "status": "withdrawn"}

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
 from ..errors import InvalidQuery, UnknownOrder
+from ..protocol.limits import MAX_EVENTS_SHOWN
 from ..protocol.regimes import is_overdue
 from ..protocol.schemas_out import (
     DeliverySchema,
@@ -128,6 +129,10 @@ def delivery_view(row: Row[Any]) -> dict[str, Any]:
     return dumped
 
 
+#: Three 64-bit integers as JSON are at most 62 characters: 84 of base64; a little room.
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
 def _encode_cursor(row: Row[Any]) -> str:
     key = [row.deadline if row.deadline is not None else NO_DEADLINE_SORT, row.received_at,
            row.id]
@@ -135,10 +140,14 @@ def _encode_cursor(row: Row[Any]) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[int, int, int]:
+    # A cursor this server gave out is short URL-safe base64 of three integers; anything else
+    # is refused before it is decoded (1,000 "[" would reach the JSON parser's recursion limit).
+    if not _CURSOR.fullmatch(cursor):
+        raise InvalidQuery("cursor: not a cursor this server gave out.")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidQuery("cursor: not a cursor this server gave out.") from exc
     if (not isinstance(key, list) or len(key) != 3
             or not all(type(k) is int for k in key)
@@ -254,11 +263,23 @@ def order_detail_in(conn: Connection, row: Row[Any], now: datetime) -> dict[str,
         else {"name": row.notifier_name, "email": row.notifier_email},
         items=[_item_fields(i) for i in store.order_items(conn, row.id)],
         deliveries=[_delivery_fields(d) for d in store.order_deliveries(conn, row.id)],
-        events=[_event_fields(e) for e in conn.execute(
-            sa.select(events).where(events.c.order_pk == row.id).order_by(events.c.id))],
+        **order_events(conn, row.id),
     )
     dumped: dict[str, Any] = _DETAIL.dump(detail)
     return dumped
+
+
+def order_events(conn: Connection, order_pk: int) -> dict[str, Any]:
+    """``events``: the newest :data:`MAX_EVENTS_SHOWN` of an order's events, oldest first;
+    ``events_total``: how many it has (PROTOCOL 13.2: redeliveries cannot make it huge)."""
+    newest = list(conn.execute(
+        sa.select(events).where(events.c.order_pk == order_pk)
+        .order_by(events.c.id.desc()).limit(MAX_EVENTS_SHOWN)))
+    total = len(newest)
+    if total == MAX_EVENTS_SHOWN:
+        total = conn.execute(sa.select(sa.func.count()).select_from(events)
+                             .where(events.c.order_pk == order_pk)).scalar_one()
+    return {"events": [_event_fields(e) for e in reversed(newest)], "events_total": total}
 
 
 def get_order(engine: Engine, issuer_id: str, order_id: str, now: datetime) -> dict[str, Any]:

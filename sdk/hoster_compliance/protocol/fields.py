@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from ..timeutil import format_time, parse_time
 
@@ -59,3 +59,18 @@ class StrictInteger(fields.Integer):
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.make_error("invalid")
         return value
+
+
+class BoundedList(fields.List[Any]):
+    """A JSON array whose ``length`` (a ``validate.Length``) is checked before any element is
+    looked at (PROTOCOL 13.2): a list of 250,000 bad elements costs one check, not 250,000
+    validations and an error body naming each."""
+
+    def __init__(self, inner: Any, *, length: validate.Length, **kwargs: Any) -> None:
+        super().__init__(inner, **kwargs)
+        self.length = length
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, list):
+            self.length(value)
+        return super()._deserialize(value, attr, data, **kwargs)

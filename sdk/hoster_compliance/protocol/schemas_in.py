@@ -24,8 +24,8 @@ from ..vocabulary import (
     REGIMES,
     WEBHOOK_KINDS,
 )
-from . import categories
-from .fields import StrictBoolean, StrictInteger, StrictString, Time
+from . import categories, limits
+from .fields import BoundedList, StrictBoolean, StrictInteger, StrictString, Time
 from .schemas_out import (
     DeliveryListSchema,
     DeliverySchema,
@@ -119,7 +119,7 @@ class ItemSchema(_Strict):
         ],
     )
     content_hash = fields.Nested(ContentHashSchema)
-    note = StrictString()
+    note = StrictString(validate=validate.Length(max=limits.ITEM_NOTE_CHARS))
 
 
 class OrderCreatedSchema(_Strict):
@@ -131,21 +131,26 @@ class OrderCreatedSchema(_Strict):
     order_id = StrictString(required=True, validate=_ID)
     kind = StrictString(required=True, validate=validate.OneOf(KINDS))
     regime = StrictString(validate=validate.OneOf(REGIMES))
-    legal_basis = StrictString(validate=[validate.Length(max=1000), _not_blank])
-    statement_of_reasons = StrictString(validate=[validate.Length(max=10000), _not_blank])
+    legal_basis = StrictString(
+        validate=[validate.Length(max=limits.LEGAL_BASIS_CHARS), _not_blank])
+    statement_of_reasons = StrictString(
+        validate=[validate.Length(max=limits.STATEMENT_OF_REASONS_CHARS), _not_blank])
     category = StrictString(validate=validate.OneOf(categories.CATEGORIES))
     subcategory = StrictString()
-    subcategory_other = StrictString(validate=_not_blank)
+    subcategory_other = StrictString(
+        validate=[validate.Length(max=limits.SUBCATEGORY_OTHER_CHARS), _not_blank])
     issued_at = Time(required=True)
     deadline = Time()
-    items = fields.List(
-        fields.Nested(ItemSchema), required=True, validate=validate.Length(min=1, max=1000)
+    items = BoundedList(
+        fields.Nested(ItemSchema), length=validate.Length(min=1, max=limits.MAX_ITEMS),
+        required=True,
     )
-    territorial_scope = fields.List(
+    territorial_scope = BoundedList(
         StrictString(validate=validate.OneOf((*MEMBER_STATES, EU))),
-        validate=[validate.Length(min=1), _territorial_scope],
+        length=validate.Length(min=1, max=limits.MAX_TERRITORIAL_SCOPE),
+        validate=_territorial_scope,
     )
-    redress = StrictString()
+    redress = StrictString(validate=validate.Length(max=limits.REDRESS_CHARS))
     confidential = StrictBoolean()
     preserve_for_days = StrictInteger(validate=validate.Range(min=0, max=3650))
     trusted_flagger = StrictBoolean()
@@ -195,7 +200,7 @@ class OrderCreatedSchema(_Strict):
 
 def _duplicate_item_ids(items: Any) -> dict[str, Any]:
     """``{"items": {position: {"item_id": [...]}}}`` for every repeat of an earlier item_id."""
-    if not isinstance(items, list) or len(items) > 1000:
+    if not isinstance(items, list) or len(items) > limits.MAX_ITEMS:
         return {}
     seen: set[str] = set()
     found: dict[int, Any] = {}
@@ -213,7 +218,7 @@ class OrderWithdrawnSchema(_Strict):
     """The ``data`` of ``order.withdrawn`` (PROTOCOL 2.2)."""
 
     order_id = StrictString(required=True, validate=_ID)
-    reason = StrictString()
+    reason = StrictString(validate=validate.Length(max=limits.WITHDRAWAL_REASON_CHARS))
 
 
 class ActionSchema(_Strict):
@@ -222,7 +227,7 @@ class ActionSchema(_Strict):
 
     action = StrictString(required=True, validate=validate.OneOf(ACTIONS))
     acted_at = Time()
-    reason = StrictString()
+    reason = StrictString(validate=validate.Length(max=limits.ACTION_REASON_CHARS))
     basis = StrictString(validate=validate.OneOf(BASES))
     automated = StrictBoolean()
 

@@ -93,7 +93,7 @@ class NotifierOutSchema(Schema):
 
 class OrderDetailSchema(OrderSummarySchema):
     """``GET /v1/orders/{issuer_id}/{order_id}``: the summary, every ``data`` field of the order,
-    its items, its deliveries and its audit events."""
+    its items, its deliveries, its newest 1000 audit events and their total count."""
 
     legal_basis = _nullable_str()
     statement_of_reasons = _nullable_str()
@@ -111,7 +111,11 @@ class OrderDetailSchema(OrderSummarySchema):
     notifier = fields.Nested(NotifierOutSchema, allow_none=True, dump_default=None)
     items = fields.List(fields.Nested(ItemOutSchema), required=True)
     deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
-    events = fields.List(fields.Nested(EventSchema), required=True)
+    events = fields.List(
+        fields.Nested(EventSchema), required=True,
+        metadata={"description": "The newest 1000 events of the order, oldest first."})
+    events_total = fields.Integer(
+        required=True, metadata={"description": "How many events the order has in all."})
 
 
 class OrderListSchema(Schema):

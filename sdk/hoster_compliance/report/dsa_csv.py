@@ -12,7 +12,7 @@ from typing import Any
 from ..protocol.templates import PART_1, PART_3, PART_4, PART_5, PART_8
 from .dsa_csv_v11 import part_5, part_8
 from .layout import KEYWORD_OTHER, NOTICE, ORDER, TOTAL, block_rows, read_template
-from .render import hours
+from .render import hours, text_cell
 
 FILES = {
     PART_1: "Part_1_summary.csv",
@@ -59,6 +59,7 @@ def write_dsa_csv(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     period = f"{report['period']['start']}/{report['period']['end']}"
+    service_name, provider_name = text_cell(service_name), text_cell(provider_name)
     parts = {
         PART_1: _part_1(report, service_name, provider_name, published),
         PART_3: _part_3(report["orders"], service_name, period),
@@ -140,7 +141,8 @@ def _part_3(orders: dict[str, Any], service: str, period: str) -> list[list[str]
             found = by_key.get((scope, *_key(template_row, category, description)), {})
             row = [""] * len(template_row)
             row[_col("A")], row[_col("B")], row[_col("C")] = template_row[0], service, period
-            row[_col("D")], row[_col("E")], row[_col("F")] = template_row[3], description, scope
+            row[_col("D")], row[_col("E")] = template_row[3], text_cell(description)
+            row[_col("F")] = scope
             row[_col("G")] = str(found.get("count", 0))
             row[_col("H")] = str(found.get("items", 0))
             row[_col("I")] = hours(found.get("median_hours_to_acknowledge"))
@@ -166,7 +168,7 @@ def _part_4(notices: dict[str, Any], service: str, period: str) -> list[list[str
         found = found or {}
         row = [""] * len(template_row)
         row[_col("A")], row[_col("B")], row[_col("C")] = template_row[0], service, period
-        row[_col("D")], row[_col("E")] = template_row[3], description
+        row[_col("D")], row[_col("E")] = template_row[3], text_cell(description)
         row[_col("F")] = str(found.get("count", 0))
         row[_col("G")] = str(tf.get("count", 0))
         row[_col("H")] = str(found.get("items", 0))

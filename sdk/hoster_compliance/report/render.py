@@ -55,6 +55,18 @@ def hours(value: float | None, blank: str = "") -> str:
     return str(Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+#: What a spreadsheet takes for the start of a formula (or, for tab and carriage return, hides
+#: one behind): such a text cell gets a leading apostrophe (PROTOCOL 13.2).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(value: str) -> str:
+    """A CSV cell holding text that came from outside (an issuer's ``subcategory_other``),
+    neutralised so that no spreadsheet runs it as a formula. Numbers never pass here: a
+    negative count must stay a number."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def render_json(report: dict[str, Any]) -> str:
     """The report as JSON text (UTF-8, indented, medians unrounded)."""
     return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
@@ -86,12 +98,12 @@ def render_csv(report: dict[str, Any]) -> str:
     writer.writerow(("period", "", "", "", "", "as_of", report["as_of"]))
     for group in report["orders"]["breakdown"]:
         lead = ("orders", group["member_state"], group["category"], group["subcategory"] or "",
-                group["description"] or "")
+                text_cell(group["description"] or ""))
         for metric in ORDER_METRICS:
             writer.writerow((*lead, metric, _value(group[metric])))
     for group in report["notices"]["breakdown"]:
         lead = ("notices", TOTAL, group["category"], group["subcategory"] or "",
-                group["description"] or "")
+                text_cell(group["description"] or ""))
         for metric in NOTICE_METRICS:
             writer.writerow((*lead, metric, _value(group[metric])))
         for metric in TF_METRICS:

@@ -40,6 +40,20 @@ _FIND_ISSUER_ORDERS = sa.select(orders).where(
 _INSERT = {table: table.insert() for table in (orders, items, deliveries, events)}
 
 
+_RECENT_EVENT = sa.select(events.c.id).where(
+    events.c.order_pk == sa.bindparam("p_order_pk"),
+    events.c.type == sa.bindparam("p_type"),
+    events.c.at > sa.bindparam("p_since"),
+).limit(1)
+
+
+def has_recent_event(conn: Connection, order_pk: int, type: str, *, since: int) -> bool:
+    """Whether the order has an event of ``type`` after ``since`` (micros)."""
+    return conn.execute(
+        _RECENT_EVENT, {"p_order_pk": order_pk, "p_type": type, "p_since": since}
+    ).first() is not None
+
+
 def find_order(conn: Connection, issuer_id: str, order_id: str) -> Row[Any] | None:
     return conn.execute(
         _FIND_ORDER, {"p_issuer_id": issuer_id, "p_order_id": order_id}
