@@ -162,7 +162,7 @@ class ComplianceService:
                     self.notify()
                 return status, payload
             loaded = schemas.load_order_withdrawn(data)
-            return intake.withdraw_order(self.engine, issuer, loaded, now)
+            return intake.withdraw_order(self.engine, issuer, loaded, now, self.config)
         except sa.exc.SQLAlchemyError as exc:
             translated = storage_errors_translated(exc)
             if translated is exc:

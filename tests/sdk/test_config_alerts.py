@@ -46,7 +46,7 @@ def _error(tmp_path: Path, alerts: str, top: str = "", environ: dict[str, str] |
     return info.value
 
 
-THREE = f"""
+THREE = """
 [[alerts]]
 name = "abuse-desk"
 channel = "email"
@@ -78,7 +78,8 @@ def test_the_three_channels_of_the_protocol(tmp_path: Path) -> None:
     assert config.metrics_public is True
     email, chat, pager = config.alerts
     assert email == AlertChannel(
-        name="abuse-desk", channel="email", to=("abuse@example.nl", "Night Desk <night@example.nl>"),
+        name="abuse-desk", channel="email",
+        to=("abuse@example.nl", "Night Desk <night@example.nl>"),
         events=frozenset({"received", "due_soon", "overdue", "delivery_failed",
                           "automation_failed"}),
         kinds=frozenset({"order", "notice", "own_initiative"}),
