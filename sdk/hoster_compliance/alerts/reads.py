@@ -1,4 +1,5 @@
-"""Listing alerts for the operator (PROTOCOL 9.4 ``GET /v1/alerts``)."""
+"""Listing alerts for the operator (PROTOCOL 9.4 ``GET /v1/alerts``), serialised through
+``AlertSchema`` like every other answer."""
 
 from __future__ import annotations
 
@@ -9,27 +10,25 @@ from sqlalchemy.engine import Engine, Row
 
 from ..errors import InvalidQuery
 from ..orders.reads import _limit
+from ..protocol.schemas_out import AlertSchema
 from ..store.tables import deliveries
-from ..timeutil import format_micros
+from ..timeutil import from_micros
+from ..vocabulary import DELIVERY_STATES
 
-STATES = ("pending", "delivered", "failed")
+STATES = DELIVERY_STATES
 DEFAULT_LIMIT, MAX_LIMIT = 500, 5000
+_ALERT = AlertSchema()
 
 
 def alert_view(row: Row[Any]) -> dict[str, Any]:
     """One alert as the API shows it (never its body: that is for the channel)."""
-    return {
-        "id": row.id,
-        "channel": row.channel,
-        "event": row.type.removeprefix("alert."),
-        "issuer_id": row.issuer_id,
-        "order_id": row.order_id,
-        "state": row.state,
-        "attempts": row.attempts,
-        "last_error": row.last_error,
-        "created_at": format_micros(row.created_at),
-        "delivered_at": format_micros(row.delivered_at),
-    }
+    dumped: dict[str, Any] = _ALERT.dump({
+        "id": row.id, "channel": row.channel, "event": row.type.removeprefix("alert."),
+        "issuer_id": row.issuer_id, "order_id": row.order_id, "state": row.state,
+        "attempts": row.attempts, "last_error": row.last_error,
+        "created_at": from_micros(row.created_at), "delivered_at": from_micros(row.delivered_at),
+    })
+    return dumped
 
 
 def list_alerts(
@@ -38,7 +37,7 @@ def list_alerts(
     """The alerts, newest first; ``state`` filters; at most ``limit`` (default 500, at most
     5000)."""
     if state is not None and state not in STATES:
-        raise InvalidQuery("state: must be pending, failed or delivered.")
+        raise InvalidQuery(f"state: must be {', '.join(STATES[:-1])} or {STATES[-1]}.")
     count = _limit(limit, DEFAULT_LIMIT, MAX_LIMIT)
     query = (sa.select(deliveries).where(deliveries.c.channel.is_not(None))
              .order_by(deliveries.c.id.desc()).limit(count))
