@@ -148,8 +148,7 @@ def test_received_reaches_every_channel_saying_exactly_what_9_3_says(build: Any)
         "overdue": False, "items_total": 2, "items_resolved": 0, "link": link,
     }
     assert w.chat.bodies == [{"text": subject, "hoster_compliance": details}]
-    path, headers, _, _ = w.chat.posts[0]
-    assert headers["Content-Type"] == "application/json"
+    assert w.chat.posts[0].headers["Content-Type"] == "application/json"
     assert w.pager.bodies == [{
         "routing_key": ROUTING_KEY, "event_action": "trigger",
         "dedup_key": "example-hosting/nl-atkm/ord-1",
