@@ -17,9 +17,9 @@ from hoster_compliance.config_alerts import AlertChannel
 from hoster_compliance.config_mail import MailConfig
 from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance_receiver import create_app
-from tests.conftest import AUTH, ISSUER_SECRET, LiveServer, make_config, order_data
-from tests.hook_server import HookSink
-from tests.smtp_server import SmtpSink
+from tests.helpers import AUTH, ISSUER_SECRET, LiveServer, make_config, order_data
+from tests.helpers.hooks import HookSink
+from tests.helpers.smtp import SmtpSink
 
 ROUTING_KEY = "R0UTINGKEY0123456789abcdefghijkl"
 

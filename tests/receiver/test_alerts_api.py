@@ -16,9 +16,9 @@ from hoster_compliance.issuer import CallbackServer
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import deliveries
 from hoster_compliance_receiver import create_app
-from tests.conftest import AUTH, FakeClock, make_config, order_data
-from tests.hook_server import HookSink
-from tests.receiver.test_webhooks import envelope, post
+from tests.helpers import AUTH, FakeClock, make_config, order_data
+from tests.helpers.hooks import HookSink
+from tests.helpers.webhooks import envelope, post
 
 
 @pytest.fixture

@@ -17,11 +17,10 @@ import requests
 
 from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.timeutil import format_time, utcnow
-from tests.conftest import ISSUER_SECRET, order_data
-from tests.hook_server import HookSink, Post
-from tests.smtp_server import SmtpSink
-
-from .helpers import AUTH, Receiver, free_port, write_config
+from tests.helpers import ISSUER_SECRET, order_data
+from tests.helpers.hooks import HookSink, Post
+from tests.helpers.processes import AUTH, Receiver, free_port, write_config
+from tests.helpers.smtp import SmtpSink
 
 pytestmark = pytest.mark.reliability
 

@@ -23,9 +23,9 @@ from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.issuer import CallbackServer
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import deliveries
-from tests.conftest import FakeClock, make_config, order_data
-from tests.hook_server import HookSink
-from tests.smtp_server import SmtpSink
+from tests.helpers import FakeClock, make_config, order_data
+from tests.helpers.hooks import HookSink
+from tests.helpers.smtp import SmtpSink
 
 ROUTING_KEY = "R0UTINGKEY0123456789abcdefghijkl"
 DASHBOARD = "https://compliance.example.nl"

@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from hoster_compliance.cli import cli
-from tests.hook_server import HookSink
-from tests.smtp_server import SmtpSink, free_port
+from tests.helpers.hooks import HookSink
+from tests.helpers.processes import free_port
+from tests.helpers.smtp import SmtpSink
 
 ROUTING_KEY = "R0UTINGKEY0123456789abcdefghijkl"
 
