@@ -88,12 +88,6 @@ class UnknownDelivery(ComplianceError):
     code, status = "unknown_delivery", 404
 
 
-class UnknownAlertChannel(ComplianceError):
-    """No ``[[alerts]]`` channel has this name."""
-
-    code, status = "unknown_alert_channel", 404
-
-
 class Conflict(ComplianceError):
     code, status = "conflict", 409
 
