@@ -288,7 +288,8 @@ class ComplianceService:
         settings = self.config.hashcheck
         if settings is None:
             raise ConfigError("hashcheck", "no [hashcheck] table in the configuration")
-        result = own_initiative.record_entry(self.engine, settings, findings, self.clock())
+        result = own_initiative.record_entry(self.engine, settings, findings, self.clock(),
+                                             self.config)
         if result["order_id"] is not None:
             log.info("own-initiative entry stored order=%s items=%d", result["order_id"],
                      result["items"])

@@ -18,9 +18,11 @@ from hoster_compliance.alerts.schedule import AlertSchedule
 from hoster_compliance.automation import AutomationContext, AutomationRunner
 from hoster_compliance.config import Config
 from hoster_compliance.config_alerts import AlertChannel
+from hoster_compliance.config_hashcheck import HashcheckConfig
 from hoster_compliance.config_mail import MailConfig
 from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.issuer import CallbackServer
+from hoster_compliance.orders.own_initiative import Finding
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import deliveries
 from tests.helpers import FakeClock, make_config, order_data
@@ -214,6 +216,22 @@ def test_without_a_dashboard_there_is_no_link(build: Any) -> None:
     assert w.chat.bodies[0]["hoster_compliance"]["link"] is None
     assert w.pager.bodies[0]["links"] == []
     assert "Link:" not in w.smtp.wait(1)[0].get_content()
+
+
+def test_an_own_initiative_entry_is_alerted_like_an_order(build: Any) -> None:
+    w = build(hashcheck=HashcheckConfig(lists=("known.txt",)),
+              channel_changes={"webhook": {"kinds": frozenset({"own_initiative"})}})
+    stored = w.service.record_own_initiative(
+        [Finding("https://files.example-hosting.nl/x.jpg", "sha1", "a" * 40, "known.txt")])
+    w.drain()
+    (received,) = w.chat.bodies
+    assert received["text"] == (
+        f"[example-hosting] received: OTHER own_initiative self/{stored['order_id']}, "
+        "deadline 2026-11-22T10:00:00Z (in 1 h)")
+    assert "files.example-hosting.nl" not in str(w.chat.bodies)
+    w.clock.advance(hours=1, seconds=1)
+    w.drain()
+    assert [b["hoster_compliance"]["event"] for b in w.chat.bodies] == ["received", "overdue"]
 
 
 # -- time-based events ------------------------------------------------------------------------
