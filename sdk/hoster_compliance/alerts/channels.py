@@ -84,7 +84,7 @@ class AlertSender:
             "Content-Type": "application/json", "User-Agent": USER_AGENT})
         if result.error is not None:
             result = AttemptResult(result.status, _redact(result.error, channel),
-                                   result.retry_after, result.elapsed_ms)
+                                   result.retry_after, result.elapsed_ms, result.timed_out)
         return Sent(result, retry_policy.classify(result.status))
 
     def _email(self, channel: AlertChannel, facts: dict[str, Any], message_id: str) -> Sent:
@@ -97,7 +97,9 @@ class AlertSender:
             message_id=f"{message_id}@{domain}", date=_at(facts),
         )
         sent = self.mail.send(message)
-        return Sent(AttemptResult(sent.code, sent.error, None, sent.elapsed_ms), sent.outcome)
+        timed_out = sent.error is not None and sent.error.startswith("timeout")
+        return Sent(AttemptResult(sent.code, sent.error, None, sent.elapsed_ms, timed_out),
+                    sent.outcome)
 
     def close(self) -> None:
         self.http.close()
