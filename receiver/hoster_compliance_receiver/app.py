@@ -17,7 +17,7 @@ from hoster_compliance.store.engine import storage_unavailable
 from hoster_compliance.timeutil import Clock, utcnow
 from hoster_compliance.workers import InProcessWorker
 
-from . import openapi, operator, public, ui, webhooks
+from . import metrics, openapi, operator, public, ui, webhooks
 from .responses import json_response
 
 log = logging.getLogger("hoster_compliance.receiver")
@@ -61,6 +61,7 @@ def create_app(
     app.register_blueprint(openapi.bp)
     ui.init_app(app, service)
     app.register_blueprint(public.bp)
+    app.register_blueprint(metrics.bp)
 
     @app.errorhandler(ComplianceError)
     def _compliance_error(exc: ComplianceError) -> Response:

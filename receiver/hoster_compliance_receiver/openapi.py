@@ -13,9 +13,11 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, current_app
 from flask.blueprints import BlueprintSetupState
 
+from hoster_compliance.alerts import reads as alert_reads
 from hoster_compliance.notices.schema import NoticeSchema, NotifierSchema
 from hoster_compliance.orders import reads as queries
 from hoster_compliance.protocol import schemas_in as schemas
+from hoster_compliance.protocol import schemas_out
 from hoster_compliance.protocol.limits import OPERATOR_MAX_BODY_BYTES
 from hoster_compliance.vocabulary import DELIVERY_STATES
 
@@ -37,7 +39,7 @@ _OUTPUT_SCHEMAS = (
     schemas.ErrorSchema, schemas.ItemOutSchema, schemas.DeliverySchema, schemas.EventSchema,
     schemas.OrderSummarySchema, schemas.OrderDetailSchema, schemas.OrderListSchema,
     schemas.OrderActionResultSchema, schemas.DeliveryListSchema, schemas.WebhookAcceptedSchema,
-    schemas.WithdrawalAcceptedSchema,
+    schemas.WithdrawalAcceptedSchema, schemas_out.AlertSchema, schemas_out.AlertListSchema,
 )
 
 _ERROR_TEXT = {
@@ -253,6 +255,24 @@ def _paths() -> dict[str, dict[str, Any]]:
             "responses": {"200": _json(_KEY_LIST, "The published keys.")},
         }},
         **_notice_paths(),
+        "/v1/alerts": {"get": _operator(
+            "Alerts to the hoster's people (PROTOCOL 9.4), newest first.",
+            parameters=[_query("state", "Only alerts in this state; none: all.",
+                               enum=list(alert_reads.STATES)),
+                        {"in": "query", "name": "limit", "required": False,
+                         "description": "At most this many, newest first.",
+                         "schema": {"type": "integer", "minimum": 1,
+                                    "maximum": alert_reads.MAX_LIMIT,
+                                    "default": alert_reads.DEFAULT_LIMIT}}],
+            responses={"200": _json("AlertListSchema", "The alerts."),
+                       **_errors(400, s400="A bad state or limit (`invalid_query`).")},
+        )},
+        "/metrics": {"get": _operator(
+            "Prometheus metrics counted in the database at scrape time (PROTOCOL 9.4); no "
+            "token when the configuration has `metrics_public = true`.",
+            responses={"200": {"description": "The Prometheus text format 0.0.4.",
+                               "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        )},
         "/healthz": {"get": {
             "tags": ["public"], "summary": "Liveness and storage check; no token.",
             "responses": {
@@ -352,7 +372,7 @@ def build_spec(title: str = "hoster-compliance receiver") -> dict[str, Any]:
         title=title, version="1", openapi_version=OPENAPI_VERSION,
         plugins=[MarshmallowPlugin()],
         info={"description": "Signed removal orders and notices in (PROTOCOL 2), the operator "
-                             "API (PROTOCOL 7.3). Every error body is the Error schema."},
+                             "API (PROTOCOL 7.3, 9.4). Every error body is the Error schema."},
     )
     spec.components.security_scheme(
         SECURITY_SCHEME, {"type": "http", "scheme": "bearer",

@@ -72,6 +72,13 @@ def list_deliveries() -> Response:
                                                  request.args.get("limit")))
 
 
+@bp.get("/v1/alerts")
+@token_required
+def list_alerts() -> Response:
+    return _json(200, _service().list_alerts(request.args.get("state"),
+                                             request.args.get("limit")))
+
+
 @bp.post("/v1/deliveries/<delivery_id>/retry")
 @token_required
 def retry_delivery(delivery_id: str) -> Response:

@@ -4,6 +4,9 @@ The public API is what this module re-exports; everything else is private and ma
 
 from .automation import AutomationContext, AutomationRunner, Handler
 from .config import Config, IssuerConfig, load_config
+from .config_alerts import AlertChannel
+from .config_mail import MailConfig
+from .delivery.mail import MailSender, compose
 from .delivery.outbox import DeliveryWorker
 from .detection import HashChecker, HashCheckError, HashListError, Match, build_checker
 from .errors import ComplianceError, ConfigError, StorageUnavailable
@@ -15,6 +18,7 @@ from .workers import InProcessWorker
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlertChannel",
     "AutomationContext",
     "AutomationRunner",
     "CallbackServer",
@@ -31,9 +35,12 @@ __all__ = [
     "InProcessWorker",
     "IssuerConfig",
     "IssuerSender",
+    "MailConfig",
+    "MailSender",
     "Match",
     "StorageUnavailable",
     "build_checker",
+    "compose",
     "error_result",
     "is_valid",
     "load_config",

@@ -15,18 +15,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .alerts import queue as alerts
 from .logtext import safe
 from .orders.reads import order_detail_in
 from .service import ComplianceService
 from .store import leases
 from .store.audit import append_event
-from .store.tables import orders
+from .store.tables import orders, workers
 from .timeutil import to_micros
 from .vocabulary import PENDING, WITHDRAWN
 
 log = logging.getLogger("hoster_compliance.automation")
 
 LEASE_SECONDS = 300
+#: How often a running runner renews its announcement in ``workers`` (alerts wait for it).
+HEARTBEAT_EVERY_MICROS = 5 * 1_000_000
 
 
 @dataclass
@@ -59,6 +62,27 @@ class AutomationRunner:
         self.service = service
         self.handlers = list(handlers)
         self.owner = owner or uuid.uuid4().hex
+        self._beaten_at: int | None = None
+
+    def heartbeat(self) -> None:
+        """Announce this runner in ``workers`` (renewed every few seconds while it runs), so
+        that a new order's ``received`` alert waits for the handlers (PROTOCOL 9.2)."""
+        now = to_micros(self.service.clock())
+        if self._beaten_at is not None and now - self._beaten_at < HEARTBEAT_EVERY_MICROS:
+            return
+        until = now + alerts.HEARTBEAT_MICROS
+        with self.service.engine.begin() as conn:
+            if not conn.execute(workers.update().where(workers.c.owner == self.owner)
+                                .values(seen_until=until)).rowcount:
+                conn.execute(workers.insert().values(owner=self.owner, role="automation",
+                                                     seen_until=until))
+        self._beaten_at = now
+
+    def sign_off(self) -> None:
+        """Remove this runner's announcement (it stops)."""
+        with self.service.engine.begin() as conn:
+            conn.execute(workers.delete().where(workers.c.owner == self.owner))
+        self._beaten_at = None
 
     def claim(self, limit: int) -> list[int]:
         now = to_micros(self.service.clock())
@@ -76,6 +100,7 @@ class AutomationRunner:
         """Run the handlers on up to ``limit`` new orders; returns how many orders."""
         if not self.handlers:
             return 0
+        self.heartbeat()
         pks = self.claim(limit)
         for pk in pks:
             self._run(pk)
@@ -96,13 +121,27 @@ class AutomationRunner:
                 log.exception("automation %s failed on order %s/%s", safe(name),
                               safe(order["issuer_id"]), safe(order["order_id"]))
                 failures.append({"handler": name, "error": f"{type(exc).__name__}: {exc}"[:500]})
-        now = to_micros(self.service.clock())
+        at = self.service.clock()
+        now = to_micros(at)
+        config = self.service.config
         with self.service.engine.begin() as conn:
             conn.execute(orders.update().where(orders.c.id == order_pk).values(
                 automation_state="done", automation_lease_until=None))
             for failure in failures:
                 append_event(conn, order_pk=order_pk, at=now, type="automation_failed",
                              actor=f"automation:{failure['handler']}", detail=failure)
+            row = conn.execute(sa.select(orders).where(orders.c.id == order_pk)).one()
+            if failures:
+                # The exception's type only: its message may quote a file path or URL.
+                alerts.raise_order_alert(conn, config, "automation_failed", row, at, detail={
+                    "handlers": [{"handler": f["handler"], "error": f["error"].split(":")[0]}
+                                 for f in failures]})
+            if row.alert_hold_until is not None:
+                # The handlers ran: the order's `received` alert, unless they completed it.
+                conn.execute(orders.update().where(orders.c.id == order_pk)
+                             .values(alert_hold_until=None))
+                if row.status == "open":
+                    alerts.raise_order_alert(conn, config, "received", row, at)
 
     def run(self, stop: threading.Event, wake: threading.Event,
             poll_seconds: float = 1.0) -> None:
@@ -115,3 +154,7 @@ class AutomationRunner:
             except sa.exc.SQLAlchemyError as exc:
                 log.error("automation: database unavailable (%s)", type(exc).__name__)
             wake.wait(poll_seconds)
+        try:
+            self.sign_off()
+        except sa.exc.SQLAlchemyError:
+            pass  # its announcement runs out by itself

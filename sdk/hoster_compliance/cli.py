@@ -375,6 +375,29 @@ def keys_generate(as_json: bool) -> None:
                err=True)
 
 
+@cli.group()
+def alerts() -> None:
+    """Alerts to the hoster's people (PROTOCOL 9)."""
+
+
+@alerts.command("test")
+@config_option
+@click.option("--channel", default=None, help="Only this [[alerts]] channel (its name).")
+def alerts_test(config_path: str, channel: str | None) -> None:
+    """Send a test alert through every channel at once; exit 1 when any failed."""
+    config = load_checked(config_path)
+    if not config.alerts:
+        fail("alerts: no [[alerts]] channel is configured")
+    if channel is not None and config.alert_channel(channel) is None:
+        fail(f"--channel: no alert channel is named {channel!r} "
+             f"(configured: {', '.join(a.name for a in config.alerts)})")
+    results = _service(config).send_test_alerts(channel)
+    for name, reason in results:
+        click.echo(f"{name}: delivered" if reason is None else f"{name}: failed: {reason}")
+    if any(reason is not None for _, reason in results):
+        sys.exit(1)
+
+
 def main() -> None:
     """Console entry point: click's own usage errors already exit 2 with one line."""
     try:

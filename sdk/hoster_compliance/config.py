@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hoster_compliance import config_values as check
+from hoster_compliance.config_alerts import AlertChannel, parse_alert_settings
 from hoster_compliance.config_hashcheck import HashcheckConfig, parse_hashcheck
 from hoster_compliance.config_mail import MailConfig, parse_mail
 from hoster_compliance.config_notices import NoticesConfig, parse_notices
@@ -26,7 +27,8 @@ _TOP_KEYS = (
     "hoster_id", "service_name", "provider_name", "database_url", "operator_tokens",
     "operator_tokens_env", "max_body_bytes", "timestamp_tolerance_seconds",
     "callback_timeout_seconds", "signing_key_env", "issuers", "mail", "dashboard_url",
-    "dashboard_secret_env", "hashcheck", "notices",
+    "dashboard_secret_env", "hashcheck", "notices", "due_soon_at", "metrics_public",
+    "alerts",
 )
 _ISSUER_KEYS = (
     "id", "name", "member_state", "secrets", "secrets_env", "public_keys", "public_keys_env",
@@ -116,6 +118,11 @@ class Config:
     hashcheck: HashcheckConfig | None = None
     #: Notices from anyone (``[notices]``, config_notices.py).
     notices: NoticesConfig = field(default_factory=NoticesConfig)
+    #: Alerts (PROTOCOL 9, config_alerts.py): ``due_soon`` is raised at this fraction of the
+    #: time from receipt to deadline; alerts link to ``<dashboard_url>/ui/orders/...``.
+    due_soon_at: float = 0.75
+    metrics_public: bool = False
+    alerts: tuple[AlertChannel, ...] = ()
 
     def __post_init__(self) -> None:
         if self.service_name is None:
@@ -124,6 +131,9 @@ class Config:
             object.__setattr__(self, "provider_name", self.service_name)
         object.__setattr__(self, "operator_tokens", tuple(self.operator_tokens))
         object.__setattr__(self, "issuers", tuple(self.issuers))
+        object.__setattr__(self, "alerts", tuple(self.alerts))
+        if any(a.channel == "email" for a in self.alerts) and self.mail is None:
+            raise ConfigError("mail", "required: an alert channel sends e-mail")
         object.__setattr__(self, "callback_timeout_seconds", float(self.callback_timeout_seconds))
         object.__setattr__(self, "signing_keys", tuple(self.signing_keys))
         parsed = []
@@ -182,6 +192,10 @@ class Config:
             return Signer(keys=self.hoster_signing_keys)
         return Signer(secrets=(issuer.secrets[-1],))
 
+    def alert_channel(self, name: str) -> AlertChannel | None:
+        """The ``[[alerts]]`` channel with this name, or None."""
+        return next((a for a in self.alerts if a.name == name), None)
+
 
 def load_config(
     path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
@@ -239,6 +253,7 @@ def _build(data: dict[str, Any], base_dir: str, env: Mapping[str, str]) -> Confi
         numbers["hashcheck"] = parse_hashcheck(data["hashcheck"], env, base_dir)
     if "notices" in data:
         numbers["notices"] = parse_notices(data["notices"])
+    numbers.update(parse_alert_settings(data, env, has_mail="mail" in numbers))
     return Config(
         hoster_id=hoster_id, database_url=database_url, operator_tokens=tokens, issuers=issuers,
         service_name=service_name, provider_name=provider_name, signing_keys=signing_keys,

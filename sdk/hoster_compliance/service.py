@@ -11,6 +11,7 @@ import io
 import logging
 import secrets
 import tempfile
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from .alerts import reads as alert_reads
 from .config import Config
+from .config_alerts import AlertChannel
 from .delivery import outbox
 from .delivery.outbox import DeliveryWorker
 from .errors import (
@@ -33,6 +36,7 @@ from .errors import (
     StorageUnavailable,
 )
 from .logtext import safe
+from .metrics import Metrics, read_metrics
 from .notices import intake as notice_intake
 from .notices import retention, statements
 from .notices.schema import load_notice
@@ -164,7 +168,7 @@ class ComplianceService:
                     self.notify()
                 return status, payload
             loaded = schemas.load_order_withdrawn(data)
-            return intake.withdraw_order(self.engine, issuer, loaded, now)
+            return intake.withdraw_order(self.engine, issuer, loaded, now, self.config)
         except sa.exc.SQLAlchemyError as exc:
             translated = storage_errors_translated(exc)
             if translated is exc:
@@ -286,7 +290,8 @@ class ComplianceService:
         settings = self.config.hashcheck
         if settings is None:
             raise ConfigError("hashcheck", "no [hashcheck] table in the configuration")
-        result = own_initiative.record_entry(self.engine, settings, findings, self.clock())
+        result = own_initiative.record_entry(self.engine, settings, findings, self.clock(),
+                                             self.config)
         if result["order_id"] is not None:
             log.info("own-initiative entry stored order=%s items=%d", result["order_id"],
                      result["items"])
@@ -398,6 +403,52 @@ class ComplianceService:
             return self.config.dashboard_secret
         return shared_key(self.engine, "dashboard_session", lambda: secrets.token_hex(32),
                           to_micros(self.clock()))
+
+    # -- alerts and metrics (PROTOCOL 9.4) ---------------------------------------------------
+
+    @_translating_storage_errors
+    def list_alerts(self, state: str | None = None, limit: str | None = None) -> dict[str, Any]:
+        """``GET /v1/alerts``: newest first; a bad ``state`` or ``limit`` is ``InvalidQuery``."""
+        return alert_reads.list_alerts(self.engine, state, limit)
+
+    @_translating_storage_errors
+    def metrics(self) -> Metrics:
+        """What ``GET /metrics`` shows, counted in the database now."""
+        with self.engine.connect().execution_options(readonly=True) as conn:
+            return read_metrics(conn, self.clock())
+
+    def send_test_alerts(self, channel: str | None = None) -> list[tuple[str, str | None]]:
+        """Send a ``test`` alert through every channel (or the one named) at once, one attempt
+        each, nothing stored; returns (channel, None when delivered, else the reason). An
+        unknown ``channel`` is a ``ConfigError``."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .alerts.channels import AlertSender
+        from .alerts.content import test_facts
+
+        chosen = [c for c in self.config.alerts if channel is None or c.name == channel]
+        if channel is not None and not chosen:
+            raise ConfigError("alerts", f"no channel is named {channel!r}")
+        at = self.clock()
+
+        def send(alert: AlertChannel) -> tuple[str, str | None]:
+            alert_id = uuid.uuid4().hex[:12]
+            sender = AlertSender(self.config)
+            try:
+                sent = sender.send(alert, test_facts(alert_id, at, alert.name),
+                                   message_id=f"test-{alert_id}")
+            finally:
+                sender.close()
+            if sent.delivered:
+                return alert.name, None
+            result = sent.result
+            reason = result.error or (f"HTTP {result.status}" if result.status else "no answer")
+            return alert.name, reason
+
+        if not chosen:
+            return []
+        with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+            return list(pool.map(send, chosen))
 
     def healthy(self) -> bool:
         """True when the database answers."""

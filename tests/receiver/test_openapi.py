@@ -76,6 +76,7 @@ def test_protocol_routes_are_all_there(doc: dict[str, Any]) -> None:
         ("get", "/openapi.json"), ("get", "/.well-known/hoster-compliance/keys"),
         ("post", "/v1/notices"), ("get", "/notices/new"), ("post", "/notices"),
         ("get", "/v1/orders/{issuer_id}/{order_id}/items/{item_id}/statement"),
+        ("get", "/v1/alerts"), ("get", "/metrics"),
     }
     assert {(m, p) for p, ops in doc["paths"].items() for m in ops} == expected
 

@@ -60,6 +60,26 @@ class CallbackClient:
         Redirects are never followed (a 3xx is reported as such); every failure becomes an
         ``AttemptResult`` rather than an exception, so the outbox can always record it.
         """
+        try:
+            headers = signer.headers(webhook_id, body, timestamp=int(now()))
+        except (ValueError, TypeError):
+            return AttemptResult(
+                None, "cannot sign: no valid secret or signing key for this issuer", None, 0.0)
+        headers["Content-Type"] = "application/json"
+        headers["User-Agent"] = USER_AGENT
+        result = self.post(url, body, headers=headers, timeout=timeout)
+        if result.error is None:
+            return result
+        return AttemptResult(result.status, signer.redact(result.error), result.retry_after,
+                             result.elapsed_ms, result.timed_out)
+
+    def post(
+        self, url: str, body: bytes, *, headers: dict[str, str], timeout: float
+    ) -> AttemptResult:
+        """One POST of ``body`` to ``url`` (callbacks, alert channels) within ``timeout`` in
+        all: redirects never followed (a 3xx is reported as such), at most
+        ``MAX_ANSWER_BYTES`` of the answer read, every failure an ``AttemptResult``. The error
+        text may name ``url``: a caller whose URL or body holds a secret redacts it."""
         started = time.perf_counter()
 
         def result(
@@ -69,13 +89,7 @@ class CallbackClient:
             elapsed = (time.perf_counter() - started) * 1000.0
             return AttemptResult(status, error, retry_after, elapsed, timed_out)
 
-        try:
-            headers = signer.headers(webhook_id, body, timestamp=int(now()))
-        except (ValueError, TypeError):
-            return result(None, "cannot sign: no valid secret or signing key for this issuer")
-        headers["Content-Type"] = "application/json"
-        headers["User-Agent"] = USER_AGENT
-        headers["Accept-Encoding"] = "identity"  # the answer is drained, never decoded
+        headers = {**headers, "Accept-Encoding": "identity"}  # the answer is drained, not decoded
         late = f"timeout: no complete answer within {timeout:g} s"
         with self.watchdog.watch(timeout) as attempt:
             try:
@@ -93,9 +107,9 @@ class CallbackClient:
                 if attempt.finish():  # the watchdog cut it off: that is the error to report
                     return result(None, late, timed_out=True)
                 if isinstance(exc, requests.Timeout):
-                    return result(None, signer.redact(f"timeout: {exc}"), timed_out=True)
+                    return result(None, f"timeout: {exc}", timed_out=True)
                 # requests' errors, and anything else (bad URL parsing deep in urllib3...)
-                return result(None, signer.redact(f"{type(exc).__name__}: {exc}"))
+                return result(None, f"{type(exc).__name__}: {exc}")
         if expired:
             return result(None, late, timed_out=True)
         return result(response.status_code, None, response.headers.get("Retry-After"))

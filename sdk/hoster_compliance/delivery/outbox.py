@@ -23,11 +23,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
+from ..alerts.queue import raise_order_alert
+from ..alerts.schedule import AlertSchedule
 from ..config import Config
 from ..errors import Conflict, UnknownDelivery
 from ..logtext import safe
@@ -40,6 +42,9 @@ from ..vocabulary import DELIVERED, FAILED, NOTIFIER_MAIL_TYPES, PENDING
 from . import claims, retry_policy
 from .client import AttemptResult, CallbackClient
 from .mail import MailSender, compose
+
+if TYPE_CHECKING:
+    from ..alerts.channels import AlertSender
 
 log = logging.getLogger("hoster_compliance.delivery.outbox")
 
@@ -68,6 +73,7 @@ class Claim:
     attempts: int
     give_up_at: int
     claimed_at: int
+    channel: str | None = None  # an alert's channel; None for a callback or a notifier's mail
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class DeliveryWorker:
         clock: Clock = utcnow,
         uniform: Callable[[float, float], float] = random.uniform,
         owner: str | None = None,
+        alert_sender: AlertSender | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
@@ -103,6 +110,17 @@ class DeliveryWorker:
         self.uniform = uniform
         self.owner = owner or uuid.uuid4().hex
         self._stale_leases = False
+        self._alert_sender = alert_sender
+        self._schedule = AlertSchedule(config, engine, clock) if config.alerts else None
+
+    @property
+    def alert_sender(self) -> AlertSender:
+        """The alert channels' senders (made on first use: most passes send no alert)."""
+        if self._alert_sender is None:
+            from ..alerts.channels import AlertSender
+
+            self._alert_sender = AlertSender(self.config, http=self.client)
+        return self._alert_sender
 
     # -- one pass ---------------------------------------------------------------------------
 
@@ -112,11 +130,18 @@ class DeliveryWorker:
         transaction per ``RECORD_EVERY_SECONDS`` of sending (the destination's messages go out
         one at a time, so its pace is one HTTP round trip, not a commit, per message). An
         attempt that ran out of time ends the batch (its destination's other messages are
-        deferred with it) and releases the rest."""
+        deferred with it) and releases the rest. Every few seconds, the time-based alerts that
+        have come due are raised first (alerts/schedule.py)."""
+        if self._schedule is not None:
+            self._schedule.run_if_due()
         claims = self.claim(limit)
         answers: list[_Answer] = []
         started = self.clock()
         for n, claim in enumerate(claims, start=1):
+            if claim.type == "alert.resolved" and answers:
+                # A resolve looks at its trigger's recorded state: record what went before.
+                self._record(answers)
+                answers, started = [], self.clock()
             answer = self._send(claim)
             if answer is None:
                 continue  # another worker took the row over meanwhile
@@ -154,7 +179,8 @@ class DeliveryWorker:
                 if rows:
                     return [
                         Claim(r.id, r.order_pk, r.issuer_id, r.order_id, r.destination, r.type,
-                              r.path, r.webhook_id, r.body, r.attempts, r.give_up_at, now)
+                              r.path, r.webhook_id, r.body, r.attempts, r.give_up_at, now,
+                              r.channel)
                         for r in rows
                     ]
         return []
@@ -197,6 +223,8 @@ class DeliveryWorker:
             return None
         if claim.type in NOTIFIER_MAIL_TYPES:
             return self._send_mail(claim)
+        if claim.channel is not None:
+            return self._send_alert(claim)
         issuer = self.config.issuer(claim.issuer_id)
         if issuer is None:
             result = AttemptResult(None, "issuer no longer configured", None, 0.0)
@@ -219,13 +247,41 @@ class DeliveryWorker:
             reason = "no [mail] configured" if self.config.mail is None else "erased"
             return _Answer(claim, AttemptResult(None, reason, None, 0.0), self.clock(),
                            force_fail=True)
-        sender = MailSender(self.config.mail, timeout=self.config.callback_timeout_seconds)
+        # The whole attempt within the timeout: the row's lease is sized by it.
+        sender = MailSender(self.config.mail, timeout=self.config.callback_timeout_seconds,
+                            deadline=self.config.callback_timeout_seconds)
         sent = sender.send(compose(self.config.mail, [message["to"]], message["subject"],
                                    message["text"], message_id=claim.webhook_id))
         error = sent.error.replace(message["to"], "[notifier]") if sent.error else None
         result = AttemptResult(sent.code, error, None, sent.elapsed_ms,
                                timed_out=bool(error and error.startswith("timeout")))
         return _Answer(claim, result, self.clock(), outcome=sent.outcome)
+
+    def _send_alert(self, claim: Claim) -> _Answer:
+        """An alert to the hoster's people (PROTOCOL 9) through its channel."""
+        assert claim.channel is not None
+        channel = self.config.alert_channel(claim.channel)
+        if channel is None:
+            result = AttemptResult(None, "alert channel no longer configured", None, 0.0)
+            return _Answer(claim, result, self.clock(), force_fail=True)
+        if claim.type == "alert.resolved" and self._trigger_pending(claim):
+            # A resolve before its trigger would leave the incident open for good.
+            result = AttemptResult(None, "waiting for the incident's trigger", None, 0.0)
+            return _Answer(claim, result, self.clock())
+        sent = self.alert_sender.send(channel, json.loads(claim.body),
+                                      message_id=claim.webhook_id)
+        return _Answer(claim, sent.result, self.clock(), outcome=sent.outcome)
+
+    def _trigger_pending(self, claim: Claim) -> bool:
+        """Whether an earlier alert of this channel about this order is still to be sent."""
+        with self.engine.connect().execution_options(readonly=True) as conn:
+            return conn.execute(
+                sa.select(deliveries.c.id).where(
+                    deliveries.c.channel == claim.channel,
+                    deliveries.c.order_pk == claim.order_pk,
+                    deliveries.c.state == PENDING, deliveries.c.id < claim.id,
+                ).limit(1)
+            ).first() is not None
 
     def _renew_lease(self, claim: Claim) -> bool:
         """Extend our lease for one attempt, right before sending: rows claimed in a batch stay
@@ -257,6 +313,7 @@ class DeliveryWorker:
             outcome = answer.outcome
         else:
             outcome = retry_policy.classify(result.status)
+        alert = claim.channel is not None
         attempts = claim.attempts + 1
         values: dict[str, Any] = {
             "attempts": attempts, "last_status": result.status, "last_error": result.error,
@@ -265,21 +322,23 @@ class DeliveryWorker:
         event: tuple[str, dict[str, Any]] | None = None
         if outcome == retry_policy.DELIVERED:
             values.update(state=DELIVERED, delivered_at=now, next_attempt_at=None)
-            event = (callbacks.on_delivered(claim.type).event,
-                     {"delivery_id": claim.id, "webhook_id": claim.webhook_id,
-                      "status": result.status, "attempts": attempts})
+            if not alert:  # an alert's attempts are its row: no audit event
+                event = (callbacks.on_delivered(claim.type).event,
+                         {"delivery_id": claim.id, "webhook_id": claim.webhook_id,
+                          "status": result.status, "attempts": attempts})
         elif outcome == retry_policy.RETRY and now < claim.give_up_at:
             delay = retry_policy.next_delay(attempts, result.retry_after, answer.at,
                                             self.uniform)
             values.update(next_attempt_at=now + int(delay * 1e6))
         else:
             reason = (result.error or f"HTTP {result.status}") if outcome != retry_policy.RETRY \
-                else f"gave up after {attempts} attempts over 72 h: " + (
+                else f"gave up after {attempts} attempts over {'24' if alert else '72'} h: " + (
                     result.error or f"HTTP {result.status}")
             values.update(state=FAILED, next_attempt_at=None, last_error=reason)
-            event = ("delivery_failed", {"delivery_id": claim.id, "type": claim.type,
-                                         "webhook_id": claim.webhook_id,
-                                         "status": result.status, "error": reason})
+            if not alert:
+                event = ("delivery_failed", {"delivery_id": claim.id, "type": claim.type,
+                                             "webhook_id": claim.webhook_id,
+                                             "status": result.status, "error": reason})
         return outcome, values, event
 
     def _record(self, answers: list[_Answer]) -> list[str]:
@@ -302,6 +361,18 @@ class DeliveryWorker:
                     continue
                 if answer.result.timed_out and values.get("next_attempt_at") is not None:
                     self._defer_destination(conn, claim, values["next_attempt_at"], now)
+                states.append(str(values.get("state", PENDING)))
+                if claim.channel is not None:
+                    continue  # an alert: nothing more to record, and no alert about it
+                if values.get("state") == FAILED and self.config.alerts \
+                        and claim.type not in NOTIFIER_MAIL_TYPES:
+                    # The issuer does not know: the people must (PROTOCOL 9.2).
+                    order = conn.execute(
+                        sa.select(orders).where(orders.c.id == claim.order_pk)).one()
+                    raise_order_alert(conn, self.config, "delivery_failed", order, answer.at,
+                                      detail={"callback": claim.type, "delivery_id": claim.id,
+                                              "error": values["last_error"]},
+                                      key=str(claim.id))
                 stamp = callbacks.on_delivered(claim.type).order_time_column
                 if outcome == retry_policy.DELIVERED and stamp is not None:
                     column = orders.c[stamp]
@@ -313,7 +384,6 @@ class DeliveryWorker:
                 if event is not None:
                     appended.append(event_row(order_pk=claim.order_pk, at=now, type=event[0],
                                               actor="system:outbox", detail=event[1]))
-                states.append(str(values.get("state", PENDING)))
             # The chain head last, as every writer takes it after its order rows: taking it
             # between two orders' rows could deadlock with an action on the second order.
             append_events(conn, appended)
@@ -325,6 +395,14 @@ class DeliveryWorker:
     @staticmethod
     def _log(answer: _Answer, values: dict[str, Any], state: str) -> None:
         claim, result = answer.claim, answer.result
+        if claim.channel is not None:  # a failed alert is an error: nobody was told
+            level = logging.ERROR if state == FAILED else (
+                logging.WARNING if state == PENDING else logging.INFO)
+            log.log(level, "alert %s channel=%s issuer=%s order=%s attempt=%d status=%s "
+                    "error=%s -> %s", claim.type, claim.channel, claim.issuer_id,
+                    claim.order_id, values["attempts"], result.status,
+                    values.get("last_error", result.error), state)
+            return
         # A mail has no HTTP status: only a callback without one had a network error.
         level = logging.WARNING if state == FAILED or (
             result.status is None and state != DELIVERED) else logging.INFO
@@ -406,7 +484,9 @@ def retry_failed(engine: Engine, delivery_id: int, *, now: int, actor: str) -> R
         raise UnknownDelivery("No such delivery.")
     with engine.begin() as conn:
         row = conn.execute(
-            sa.select(deliveries).where(deliveries.c.id == delivery_id).with_for_update()
+            sa.select(deliveries)  # callbacks only: alerts share the table
+            .where(deliveries.c.id == delivery_id, deliveries.c.channel.is_(None))
+            .with_for_update()
         ).first()
         if row is None:
             raise UnknownDelivery("No such delivery.")

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 
+from ..alerts import queue as alerts
 from ..config import Config
 from ..errors import InvalidPayload, OrderWithdrawn, UnknownItem, UnknownOrder
 from ..logtext import safe
@@ -144,6 +145,8 @@ def _complete_if_done(
         log.info("order completed issuer=%s order=%s effect_given=%s", safe(order.issuer_id),
                  safe(order.order_id), effect_given)
     conn.execute(orders.update().where(orders.c.id == order.id).values(**values))
+    if state.done:
+        alerts.order_closed(conn, config, order.id, now)
     return state.done
 
 

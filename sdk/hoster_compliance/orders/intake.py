@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ..alerts import queue as alerts
 from ..config import Config, IssuerConfig
 from ..errors import (
     Conflict,
@@ -103,6 +104,8 @@ class NewOrder:
     #: The ``received`` event's detail (orders/history.py); computed here, on the request's
     #: thread, not in the committer's.
     detail: dict[str, Any] = field(default_factory=dict)
+    #: Its ``received`` alerts, (channel, facts) per channel that takes them (PROTOCOL 9).
+    received_alerts: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.detail:
@@ -145,6 +148,9 @@ def prepare_order(
         "items_total": len(loaded["items"]),
         "items_resolved": 0,
         "automation_state": "pending",
+        "alert_due_at": alerts.due_soon_instant(
+            config, to_micros(now), None if deadline is None else to_micros(deadline)),
+        "alert_hold_until": None,
     }
     item_rows = [
         {
@@ -160,8 +166,10 @@ def prepare_order(
     received_text = format_time(now)
     assert received_text is not None
     ack = callbacks.acknowledgement(loaded["order_id"], config.hoster_id, now)
+    drafts = alerts.received_drafts(config, row, [i["url"] for i in item_rows], now) \
+        if config.alerts else ()
     return NewOrder(issuer.id, loaded["order_id"], data, row, item_rows, ack, received_text,
-                    format_time(deadline))
+                    format_time(deadline), received_alerts=drafts)
 
 
 def log_received(new: NewOrder) -> None:
@@ -244,8 +252,22 @@ def write_orders(
         if new.key not in stored and new.key not in firsts:
             firsts[new.key] = new
             fresh.append(new)
-    pks = store.insert_orders(conn, [new.row for new in fresh],
-                              [new.item_rows for new in fresh])
+    # Its `received` alerts are raised with the order, unless automation handlers will look at
+    # it first: then the runner raises them (only for an order still open) after they ran.
+    alerting = [new for new in fresh if new.received_alerts]
+    hold = bool(alerting) and alerts.automation_alive(
+        conn, max(new.row["received_at"] for new in alerting))
+    pks = store.insert_orders(
+        conn,
+        [dict(new.row, alert_hold_until=new.row["received_at"] + alerts.AUTOMATION_GRACE_MICROS)
+         if hold and new.received_alerts else new.row for new in fresh],
+        [new.item_rows for new in fresh])
+    if not hold:
+        alerts.insert_alerts(conn, [
+            alerts.alert_row(channel, facts, order_pk=pks[new.key], issuer_id=new.issuer_id,
+                             order_id=new.order_id, now=new.row["received_at"])
+            for new in alerting for channel, facts in new.received_alerts
+        ])
     outcomes: list[Response | Exception] = []
     events: list[dict[str, Any]] = []
     # at most one duplicate_delivery event per order a minute (PROTOCOL 13.2): a replayed
@@ -307,9 +329,11 @@ def write_orders(
 
 
 def withdraw_order(
-    engine: Engine, issuer: IssuerConfig, loaded: dict[str, Any], now: datetime
+    engine: Engine, issuer: IssuerConfig, loaded: dict[str, Any], now: datetime,
+    config: Config | None = None,
 ) -> Response:
-    """Mark an order withdrawn; nothing recorded is deleted, queued callbacks stay queued."""
+    """Mark an order withdrawn; nothing recorded is deleted, queued callbacks stay queued.
+    With ``config``, its alerts end (PagerDuty incidents are resolved)."""
     with engine.begin() as conn:
         existing = store.find_order(conn, issuer.id, loaded["order_id"])
         if existing is None:
@@ -325,6 +349,8 @@ def withdraw_order(
                 conn, order_pk=existing.id, at=to_micros(now), type="withdrawn",
                 actor=f"issuer:{issuer.id}", detail={"reason": loaded.get("reason")},
             )
+            if config is not None and existing.status == "open":
+                alerts.order_closed(conn, config, existing.id, now)
             log.info("order withdrawn issuer=%s order=%s", safe(issuer.id),
                      safe(loaded["order_id"]))
     return 200, {"order_id": loaded["order_id"], "status": "withdrawn"}

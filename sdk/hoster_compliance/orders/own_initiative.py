@@ -15,6 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ..alerts import queue as alerts
+from ..config import Config
 from ..config_hashcheck import HashcheckConfig
 from ..store.audit import canonical_json
 from ..store.tables import chain_head, items, orders
@@ -45,8 +47,10 @@ def new_entry_id(now: datetime) -> str:
 
 def prepare_entry(
     settings: HashcheckConfig, findings: Sequence[Finding], now: datetime, entry_id: str,
+    config: Config | None = None,
 ) -> NewOrder:
-    """The entry's row, items and audit detail; pure."""
+    """The entry's row, items and audit detail; with ``config``, its alert schedule and its
+    ``received`` alerts (PROTOCOL 9). Pure."""
     deadline = now + DEADLINE
     received = format_time(now)
     assert received is not None
@@ -72,6 +76,9 @@ def prepare_entry(
         "issued_at": to_micros(now), "deadline": to_micros(deadline),
         "data": canonical_json(data), "status": OPEN, "received_at": to_micros(now),
         "items_total": len(item_docs), "items_resolved": 0, "automation_state": "pending",
+        "alert_due_at": None if config is None else alerts.due_soon_instant(
+            config, to_micros(now), to_micros(deadline)),
+        "alert_hold_until": None,
     }
     item_rows = [
         {"position": position, "item_id": doc["item_id"], "url": doc["url"],
@@ -79,12 +86,15 @@ def prepare_entry(
          "content_hash_value": doc["content_hash"]["value"], "note": doc["note"]}
         for position, doc in enumerate(item_docs)
     ]
+    drafts = alerts.received_drafts(config, row, [i["url"] for i in item_rows], now) \
+        if config is not None and config.alerts else ()
     return NewOrder(SELF, entry_id, data, row, item_rows, None, received,
-                    format_time(deadline), actor=ACTOR)
+                    format_time(deadline), actor=ACTOR, received_alerts=drafts)
 
 
 def record_entry(
     engine: Engine, settings: HashcheckConfig, findings: Sequence[Finding], now: datetime,
+    config: Config | None = None,
 ) -> dict[str, Any]:
     """Store one entry for the findings not already entered (same URL and hash), in one
     transaction. Returns ``{"order_id": id or None, "items": new, "already_entered": n}``."""
@@ -108,8 +118,8 @@ def record_entry(
         if not fresh:
             return {"order_id": None, "items": 0, "already_entered": len(unique)}
         entry_id = new_entry_id(now)
-        outcome = write_orders(conn, [prepare_entry(settings, fresh, now, entry_id)],
-                               lookup=False)[0]
+        outcome = write_orders(
+            conn, [prepare_entry(settings, fresh, now, entry_id, config)], lookup=False)[0]
         if isinstance(outcome, Exception):
             raise outcome
     return {"order_id": entry_id, "items": len(fresh), "already_entered": len(unique) - len(fresh),

@@ -302,7 +302,8 @@ def list_deliveries(
         raise InvalidQuery(
             f"state: must be {', '.join(DELIVERY_STATES[:-1])} or {DELIVERY_STATES[-1]}.")
     count = _limit(limit, DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT)
-    query = sa.select(deliveries).order_by(deliveries.c.id.desc()).limit(count)
+    query = (sa.select(deliveries).where(deliveries.c.channel.is_(None))  # callbacks, not alerts
+             .order_by(deliveries.c.id.desc()).limit(count))
     if state is not None:
         query = query.where(deliveries.c.state == state)
     with engine.connect().execution_options(readonly=True) as conn:

@@ -138,6 +138,28 @@ class DeliveryListSchema(Schema):
     deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
 
 
+class AlertSchema(Schema):
+    """One alert to the hoster's people (PROTOCOL 9.4) and how its sending goes."""
+
+    id = fields.Integer(required=True)
+    channel = fields.String(required=True)
+    event = fields.String(required=True, metadata={"enum": [
+        "received", "due_soon", "overdue", "resolved", "delivery_failed", "automation_failed"]})
+    issuer_id = fields.String(required=True)
+    order_id = fields.String(required=True)
+    state = fields.String(required=True, metadata={"enum": ["pending", "delivered", "failed"]})
+    attempts = fields.Integer(required=True)
+    last_error = _nullable_str()
+    created_at = Time(required=True)
+    delivered_at = _nullable_time()
+
+
+class AlertListSchema(Schema):
+    """``GET /v1/alerts``."""
+
+    alerts = fields.List(fields.Nested(AlertSchema), required=True)
+
+
 class WebhookAcceptedSchema(Schema):
     """The 201/200 answer to ``order.created`` (PROTOCOL 2.3)."""
 

@@ -106,6 +106,27 @@ def _v6_notices(conn: Connection) -> None:
         'count INTEGER NOT NULL, PRIMARY KEY (client, hour))'))
 
 
+def _v7_alerts(conn: Connection) -> None:
+    """Alerts (PROTOCOL 9): the time-based schedule and the received hold on orders, alert rows
+    in the outbox, and the workers table. Open orders with a deadline get their ``due_soon``
+    instant at the default 3/4 of their time (one already past it alerts once)."""
+    for table, column, type_ in (
+        ("orders", "alert_due_at", "BIGINT"), ("orders", "alert_hold_until", "BIGINT"),
+        ("deliveries", "channel", "VARCHAR(64)"), ("deliveries", "alert_key", "VARCHAR(255)"),
+    ):
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {type_}"))
+    conn.execute(sa.text("CREATE INDEX ix_orders_alert_due ON orders (alert_due_at)"))
+    conn.execute(sa.text("CREATE INDEX ix_orders_alert_hold ON orders (alert_hold_until)"))
+    conn.execute(sa.text(
+        "CREATE UNIQUE INDEX ux_deliveries_alert_key ON deliveries (alert_key)"))
+    conn.execute(sa.text(
+        "CREATE TABLE workers (owner VARCHAR(64) NOT NULL PRIMARY KEY, "
+        "role VARCHAR(16) NOT NULL, seen_until BIGINT NOT NULL)"))
+    conn.execute(sa.text(
+        "UPDATE orders SET alert_due_at = received_at + (deadline - received_at) * 3 / 4 "
+        "WHERE status = 'open' AND deadline IS NOT NULL"))
+
+
 #: Steps after version 1, in order.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "local_keys: keys this installation made (the dashboard's session key)",
@@ -115,6 +136,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "deliveries.destination (one sender per destination)",
               _add_delivery_destination),
     Migration(6, "notices: notifier, submission key, rate limits", _v6_notices),
+    Migration(7, "alerts: schedule columns, alert rows in the outbox, workers", _v7_alerts),
 )
 
 

@@ -175,9 +175,11 @@ def order_items(conn: Connection, order_pk: int) -> list[Row[Any]]:
 
 
 def order_deliveries(conn: Connection, order_pk: int) -> list[Row[Any]]:
+    """The callbacks of one order (alerts share the outbox table, but are not deliveries)."""
     return list(
         conn.execute(
-            sa.select(deliveries).where(deliveries.c.order_pk == order_pk)
+            sa.select(deliveries)
+            .where(deliveries.c.order_pk == order_pk, deliveries.c.channel.is_(None))
             .order_by(deliveries.c.id)
         )
     )
@@ -202,6 +204,11 @@ def issuer_destination(issuer_id: str) -> str:
     """The outbox destination of an issuer's callbacks (other senders, such as alert channels,
     use destinations of their own)."""
     return f"issuer:{issuer_id}"
+
+
+def alert_destination(channel: str) -> str:
+    """The outbox destination of an alert channel's messages (one sender at a time each)."""
+    return f"alert:{channel}"
 
 
 def delivery_row(

@@ -24,7 +24,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 # The schema version this code writes; bumped with every migration (see store/migrations.py).
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 #: The audit chain's hash before its first event (``chain_head`` of an empty trail).
 GENESIS_HASH = "0" * 64
@@ -72,12 +72,19 @@ orders = Table(
     Column("notifier_name", Text),
     Column("notifier_email", Text),
     Column("submission_key", String(64)),
+    # Alerts (alerts/): when the next time-based event (due_soon, then overdue) is due, null
+    # when none is left; and, while automation handlers may still complete a new order, when
+    # its `received` alert is raised regardless (null: nothing held back).
+    Column("alert_due_at", BigInteger),
+    Column("alert_hold_until", BigInteger),
     UniqueConstraint("issuer_id", "order_id", name="uq_orders_issuer_order"),
 )
 Index("ix_orders_received_at", orders.c.received_at)
 Index("ix_orders_status_deadline", orders.c.status, orders.c.deadline)
 Index("ix_orders_automation", orders.c.automation_state)
 Index("ix_orders_submission_key", orders.c.submission_key)
+Index("ix_orders_alert_due", orders.c.alert_due_at)
+Index("ix_orders_alert_hold", orders.c.alert_hold_until)
 
 #: Where listings sort an order without a deadline: after every deadline.
 NO_DEADLINE_SORT = 2**62
@@ -148,9 +155,15 @@ deliveries = Table(
     Column("last_error", Text),
     Column("delivered_at", BigInteger),
     Column("give_up_at", BigInteger, nullable=False),
+    # Alerts share the outbox: `channel` names the [[alerts]] channel (null: a callback to the
+    # issuer), `type` is `alert.<event>`, `body` the alert's facts (never a channel's secret),
+    # and `alert_key` makes each (channel, event, order) alert unique.
+    Column("channel", String(64)),
+    Column("alert_key", String(255)),
 )
 Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
 Index("ix_deliveries_order", deliveries.c.order_pk)
+Index("ux_deliveries_alert_key", deliveries.c.alert_key, unique=True)
 
 events = Table(
     "events",
@@ -196,4 +209,14 @@ rate_limits = Table(
     Column("client", String(64), primary_key=True),
     Column("hour", BigInteger, primary_key=True),  # Unix time // 3600
     Column("count", Integer, nullable=False),
+)
+
+# Background workers announce themselves here (``role``: ``automation``) while they run, so that
+# other processes can tell whether automation handlers will look at a new order.
+workers = Table(
+    "workers",
+    metadata,
+    Column("owner", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("seen_until", BigInteger, nullable=False),
 )

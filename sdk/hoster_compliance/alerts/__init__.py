@@ -1,0 +1,3 @@
+"""Alerts to the hoster's people (PROTOCOL 9): raised in the transaction of their cause (or by
+the delivery worker's schedule, for the time-based ones), stored as outbox rows, sent by small
+channel senders (e-mail, Slack/Mattermost webhook, PagerDuty Events API v2)."""

@@ -1,0 +1,101 @@
+"""The time-based alerts (PROTOCOL 9.2), raised by the delivery worker: ``due_soon`` when an open
+order reaches ``due_soon_at`` of its time, ``overdue`` when it passes its deadline, and the
+``received`` alert that waited for automation handlers beyond their grace period.
+
+Each order carries when its next time-based event is due (``orders.alert_due_at``: the due_soon
+instant, then the deadline, then null), so a pass reads only the orders whose time has come, by
+an index. A pass locks the rows it takes (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` serialises writers) and raises their alerts in the same transaction that
+moves their schedule on, and every alert is unique per (channel, event, order): several workers
+never raise one twice, and a worker that was down catches up on its first pass. An order that
+passed its deadline while nothing ran gets ``overdue`` only (its ``due_soon`` is stale)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ..config import Config
+from ..store.tables import orders
+from ..timeutil import Clock, to_micros
+from .queue import any_wants, raise_order_alert
+
+log = logging.getLogger("hoster_compliance.alerts.schedule")
+
+#: How often a worker looks for time-based alerts (PROTOCOL 9.2 asks for 30 s at most).
+EVERY_MICROS = 5 * 1_000_000
+BATCH = 100
+
+
+class AlertSchedule:
+    """``run_if_due()`` is called on every pass of a delivery worker; it looks every few
+    seconds (by the injected clock)."""
+
+    def __init__(self, config: Config, engine: Engine, clock: Clock) -> None:
+        self.config = config
+        self.engine = engine
+        self.clock = clock
+        self._last: int | None = None
+
+    def run_if_due(self) -> int:
+        now = to_micros(self.clock())
+        if self._last is not None and now - self._last < EVERY_MICROS:
+            return 0
+        self._last = now
+        return self.run()
+
+    def run(self) -> int:
+        """One full pass; returns how many orders it moved on."""
+        moved = 0
+        while True:
+            count = self._held() + (self._timed() if any_wants(
+                self.config, ("due_soon", "overdue")) else 0)
+            moved += count
+            if count < BATCH:
+                return moved
+
+    def _held(self) -> int:
+        """``received`` alerts whose automation grace ran out (a dead or slow runner)."""
+        at = self.clock()
+        now = to_micros(at)
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(orders)
+                .where(orders.c.alert_hold_until.is_not(None), orders.c.alert_hold_until <= now)
+                .order_by(orders.c.alert_hold_until).limit(BATCH)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                if row.status == "open":
+                    log.warning("automation has not finished with order %s/%s; alerting anyway",
+                                row.issuer_id, row.order_id)
+                    raise_order_alert(conn, self.config, "received", row, at)
+            if rows:
+                conn.execute(orders.update().where(orders.c.id.in_([r.id for r in rows]))
+                             .values(alert_hold_until=None))
+        return len(rows)
+
+    def _timed(self) -> int:
+        at: datetime = self.clock()
+        now = to_micros(at)
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(orders)
+                .where(orders.c.alert_due_at.is_not(None), orders.c.alert_due_at <= now)
+                .order_by(orders.c.alert_due_at).limit(BATCH)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                next_due = None
+                if row.status == "open" and row.deadline is not None:
+                    if row.deadline <= now:
+                        raise_order_alert(conn, self.config, "overdue", row, at)
+                    else:
+                        raise_order_alert(conn, self.config, "due_soon", row, at)
+                        next_due = row.deadline
+                conn.execute(orders.update().where(orders.c.id == row.id)
+                             .values(alert_due_at=next_due))
+        return len(rows)
