@@ -27,6 +27,8 @@ from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import deliveries
 from tests.helpers import FakeClock, make_config, order_data
 from tests.helpers.hooks import HookSink
+from tests.helpers.notices import URLS as NOTICE_URLS
+from tests.helpers.notices import notice
 from tests.helpers.smtp import SmtpSink
 
 ROUTING_KEY = "R0UTINGKEY0123456789abcdefghijkl"
@@ -512,3 +514,25 @@ def test_several_schedules_at_once_raise_each_alert_once(build: Any) -> None:
     rows = w.alerts()
     assert len(rows) == 90 and {e for _, e, _, _ in rows} == {"overdue"}
     assert len(set(rows)) == 90
+
+
+def test_a_public_notice_is_alerted_without_the_notifier_or_its_urls(build: Any) -> None:
+    w = build()
+    status, body = w.service.submit_notice(
+        notice(notifier={"name": "Ann Example", "email": "ann@example.org"}), "192.0.2.7")
+    assert status == 201, body
+    notice_id = body["notice_id"]
+    assert [a[:3] for a in w.alerts()] == [
+        ("abuse-desk", "received", notice_id), ("chat", "received", notice_id),
+        ("pager", "received", notice_id)]
+    w.drain()
+    [hook] = w.chat.bodies
+    assert (hook["hoster_compliance"]["kind"], hook["hoster_compliance"]["issuer_id"],
+            hook["hoster_compliance"]["order_id"]) == ("notice", "public", notice_id)
+    assert hook["text"].startswith(f"[example-hosting] received: OTHER notice public/{notice_id}")
+    messages = w.smtp.wait(2)  # the alert, and the notifier's confirmation (not an alert)
+    alert_mail = [m for m in messages if m["Subject"].startswith("[example-hosting] received")]
+    assert len(alert_mail) == 1 and "ann@example.org" not in alert_mail[0]["To"]
+    sent = repr(w.chat.bodies) + repr(w.pager.bodies) + alert_mail[0].as_string()
+    for private in ("Ann Example", "ann@example.org", *NOTICE_URLS):
+        assert private not in sent

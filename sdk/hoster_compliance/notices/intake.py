@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ..alerts import queue as alerts
 from ..config import Config
 from ..errors import RateLimited
 from ..orders import rules
@@ -159,8 +160,22 @@ def write_notice(conn: Connection, config: Config, new: NewNotice, now: datetime
     if duplicate is not None:
         return duplicate
     take_rate_limit(conn, new.client, now, config.notices.max_per_hour_per_client)
-    pks = store.insert_orders(conn, [new.row], [new.item_rows])
+    # Its `received` alerts are raised with it, as an order's are (orders/intake.write_orders),
+    # unless automation handlers look at it first: then the runner raises them after they ran.
+    drafts = alerts.received_drafts(config, new.row, list(new.urls), now) \
+        if config.alerts else ()
+    received_at = new.row["received_at"]
+    hold = bool(drafts) and alerts.automation_alive(conn, received_at)
+    row = dict(new.row, alert_hold_until=received_at + alerts.AUTOMATION_GRACE_MICROS) \
+        if hold else new.row
+    pks = store.insert_orders(conn, [row], [new.item_rows])
     order_pk = pks[(PUBLIC, new.notice_id)]
+    if drafts and not hold:
+        alerts.insert_alerts(conn, [
+            alerts.alert_row(channel, facts, order_pk=order_pk, issuer_id=PUBLIC,
+                             order_id=new.notice_id, now=received_at)
+            for channel, facts in drafts
+        ])
     deadline_text = format_time(new.deadline)
     # The received event holds every column fixed at receipt, as an order's (audit verify).
     append_event(conn, order_pk=order_pk, at=new.row["received_at"], type="received",
