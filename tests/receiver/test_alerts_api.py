@@ -16,7 +16,7 @@ from hoster_compliance.issuer import CallbackServer
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.store.tables import deliveries
 from hoster_compliance_receiver import create_app
-from tests.helpers import AUTH, FakeClock, make_config, order_data
+from tests.helpers import AUTH, OFFLIMITS_SECRET, FakeClock, make_config, order_data
 from tests.helpers.hooks import HookSink
 from tests.helpers.webhooks import envelope, post
 
@@ -122,7 +122,7 @@ def test_metrics_are_counted_in_the_database_at_scrape_time(
         assert post(client, clock, envelope(order_data(order_id, regime=regime))).status_code \
             == 201
     assert post(client, clock, envelope(order_data("n", kind="notice", regime="NL_NTD")),
-                url="/v1/webhooks/offlimits").status_code == 201
+                url="/v1/webhooks/offlimits", secret=OFFLIMITS_SECRET).status_code == 201
     client.post("/v1/orders/nl-atkm/b/action", json={"action": "removed"}, headers=AUTH)
     clock.advance(hours=2)                          # the TCO order is overdue
     values = _families(client.get("/metrics", headers=AUTH).get_data(as_text=True))
