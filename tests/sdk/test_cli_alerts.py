@@ -30,7 +30,7 @@ def write(tmp_path: Path, smtp_url: str, channels: str) -> str:
     path.write_text(f"""\
 hoster_id = "example-hosting"
 database_url = "sqlite:///hc.db"
-operator_tokens = ["t0ken-for-tests"]
+operator_tokens = ["t0ken-for-tests-16"]
 dashboard_url = "https://compliance.example.nl"
 callback_timeout_seconds = 3
 
