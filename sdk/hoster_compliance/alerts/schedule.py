@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..config import Config
+from ..logtext import safe
 from ..store.tables import orders
 from ..timeutil import Clock, to_micros
 from .queue import any_wants, raise_order_alert
@@ -71,7 +72,7 @@ class AlertSchedule:
             for row in rows:
                 if row.status == "open":
                     log.warning("automation has not finished with order %s/%s; alerting anyway",
-                                row.issuer_id, row.order_id)
+                                safe(row.issuer_id), safe(row.order_id))
                     raise_order_alert(conn, self.config, "received", row, at)
             if rows:
                 conn.execute(orders.update().where(orders.c.id.in_([r.id for r in rows]))
