@@ -93,11 +93,12 @@ def event_row(
 
 def append_events(conn: Connection, rows: list[dict[str, Any]]) -> AuditHead | None:
     """Append several events (from :func:`event_row`), in order, with one lock of the chain
-    head, one executemany and one head update; returns the new head (None: nothing appended).
+    head, one insert and one head update; returns the new head (None: nothing appended).
     The head row is locked (``FOR UPDATE``; SQLite writers are already serialised by ``BEGIN
     IMMEDIATE``) until the caller commits, so concurrent writers append one after the other
     and the returned head is still the newest event when the transaction commits. The ids
-    increase in list order: SQLite and psycopg run an executemany row after row, in order."""
+    increase in list order: SQLite runs an executemany row after row, in order, and PostgreSQL's
+    ``unnest`` insert is ordered by the rows' positions (``store.orders.insert_rows``)."""
     if not rows:
         return None
     head = conn.execute(_LOCK_HEAD).scalar_one()

@@ -84,14 +84,15 @@ def insert_orders(
     :func:`find_orders` (no round trip to pay). Not SQLAlchemy's multi-row ``INSERT ...
     RETURNING``: that is one statement per batch size, whose text is too long for psycopg's
     query cache, and parsing it again for every batch cost more than the whole rest of the
-    transaction (BENCHMARKS.md); PostgreSQL gets psycopg's own executemany instead."""
+    transaction (BENCHMARKS.md); PostgreSQL gets one ``unnest`` insert instead
+    (:func:`_insert_sql`)."""
     if not rows:
         return {}
     keys = [(row["issuer_id"], row["order_id"]) for row in rows]
     if len(rows) == 1:
         pks = {keys[0]: inserted_id(conn.execute(_INSERT[orders], rows[0]))}
     elif conn.dialect.driver == "psycopg":
-        ids = _psycopg_executemany(conn, orders, rows, returning=True)
+        ids = _psycopg_insert(conn, orders, rows, returning=True)
         pks = dict(zip(keys, ids, strict=True))
     else:
         insert_rows(conn, orders, rows)
@@ -110,7 +111,7 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
         return
     _check_defaults(table, tuple(rows[0]))
     if len(rows) > 1 and conn.dialect.driver == "psycopg":
-        _psycopg_executemany(conn, table, rows, returning=False)
+        _psycopg_insert(conn, table, rows, returning=False)
     else:
         # One row runs as a plain statement, cheaper than an executemany of one.
         conn.execute(_INSERT[table], rows[0] if len(rows) == 1 else rows)
@@ -119,7 +120,7 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
 @functools.lru_cache(maxsize=32)
 def _check_defaults(table: sa.Table, keys: tuple[str, ...]) -> None:
     """Rows must carry every column that has a Python-side default: SQLAlchemy would fill it
-    in, psycopg's executemany would not (so both databases behave the same)."""
+    in, the PostgreSQL ``unnest`` insert would not (so both databases behave the same)."""
     missing = [c.name for c in table.columns if c.default is not None and c.name not in keys]
     if missing:
         raise ValueError(f"rows for {table.name} lack {', '.join(missing)}")
@@ -129,41 +130,51 @@ def _check_defaults(table: sa.Table, keys: tuple[str, ...]) -> None:
 def _insert_sql(
     dialect: sa.Dialect, table: sa.Table, keys: tuple[str, ...], returning: bool
 ) -> str:
+    """``INSERT ... SELECT ... FROM unnest(<one array per column>)``: one statement, one
+    parameter per column whatever the number of rows, so its text is the same for every
+    batch (psycopg prepares it once); rows are inserted, and ids returned, in array order."""
     _check_defaults(table, keys)
-    stmt = table.insert().values({key: sa.bindparam(key) for key in keys})
-    if returning:
-        stmt = stmt.returning(table.c.id)
-    return str(stmt.compile(dialect=dialect))
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(key) for key in keys)
+    # Binary parameters (%b): psycopg's text arrays escape every element with a regex. Strings
+    # as TEXT[]: a cast to VARCHAR(n) would cut a long value where the INSERT must fail on it.
+    arrays = ", ".join(
+        "%b::TEXT[]" if isinstance(table.c[key].type, sa.String)
+        else f"%b::{table.c[key].type.compile(dialect=dialect)}[]" for key in keys)
+    names = ", ".join(f"c{n}" for n in range(len(keys)))
+    sql = (f"INSERT INTO {quote(table.name)} ({columns}) SELECT {names} FROM unnest({arrays}) "
+           f"WITH ORDINALITY AS u({names}, ord) ORDER BY ord")
+    return sql + " RETURNING id" if returning else sql
 
 
-def _psycopg_executemany(
+def _psycopg_insert(
     conn: Connection, table: sa.Table, rows: list[dict[str, Any]], *, returning: bool
 ) -> list[int]:
-    """PostgreSQL: insert ``rows`` with psycopg's own ``executemany``, which pipelines every
-    row's INSERT in one round trip (and with ``returning`` gives the ids in row order).
-    SQLAlchemy would process every row's parameters in Python first, and for ids write one
-    long multi-row statement, which psycopg parses anew every time (too long for its cache),
-    or need a second round trip (BENCHMARKS.md). Errors are raised as SQLAlchemy's, like
-    those of any other statement. The column types here need no conversion by SQLAlchemy."""
+    """PostgreSQL: insert ``rows`` in one statement that takes each column as an array
+    (:func:`_insert_sql`): one round trip and one parameter per column, where an executemany
+    costs psycopg a query per row and SQLAlchemy's multi-row ``INSERT ... RETURNING`` a new
+    statement text per batch size, parsed anew every time (BENCHMARKS.md). With ``returning``
+    the ids come back in row order (checked: they must increase). Errors are raised as
+    SQLAlchemy's, like those of any other statement. The column types here need no conversion
+    by SQLAlchemy."""
     import psycopg
 
-    sql = _insert_sql(conn.dialect, table, tuple(rows[0]), returning)
+    keys = tuple(rows[0])
+    sql = _insert_sql(conn.dialect, table, keys, returning)
     driver = conn.connection.driver_connection
     assert driver is not None
     try:
         with driver.cursor() as cursor:
-            cursor.executemany(sql, rows, returning=returning)
-            ids: list[int] = []
-            while returning:
-                found = cursor.fetchone()
-                assert found is not None
-                ids.append(int(found[0]))
-                if not cursor.nextset():
-                    break
-            return ids
+            cursor.execute(sql, [[row[key] for row in rows] for key in keys])
+            if not returning:
+                return []
+            ids = [int(found[0]) for found in cursor.fetchall()]
     except psycopg.Error as exc:
         raise sa.exc.DBAPIError.instance(
             sql, None, exc, psycopg.Error, dialect=conn.dialect) from exc
+    if len(ids) != len(rows) or ids != sorted(set(ids)):
+        raise RuntimeError(f"{table.name}: ids not returned in row order")
+    return ids
 
 
 def order_items(conn: Connection, order_pk: int) -> list[Row[Any]]:
@@ -196,7 +207,7 @@ def enqueue_delivery(
 
 
 def enqueue_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Queue several callbacks (rows from :func:`delivery_row`) in one executemany."""
+    """Queue several callbacks (rows from :func:`delivery_row`) in one statement."""
     insert_rows(conn, deliveries, rows)
 
 
