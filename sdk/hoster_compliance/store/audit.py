@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import pg_insert
 from .orders import insert_rows
 from .tables import GENESIS_HASH, chain_head, events
 
@@ -64,6 +65,9 @@ _LOCK_HEAD = sa.select(chain_head.c.hash).where(chain_head.c.id == 1).with_for_u
 _UPDATE_HEAD_TO_NEWEST = chain_head.update().where(chain_head.c.id == 1).values(
     event_id=sa.select(sa.func.max(events.c.id)).scalar_subquery()
 ).returning(chain_head.c.event_id)
+# The same on PostgreSQL, in the statement that inserts the events (``max_id``: the newest).
+_PG_UPDATE_HEAD = ("UPDATE chain_head SET hash = %b, event_id = (SELECT id FROM max_id) "
+                   "WHERE id = 1 RETURNING event_id")
 
 
 def append_event(
@@ -108,8 +112,13 @@ def append_events(conn: Connection, rows: list[dict[str, Any]]) -> AuditHead | N
                             actor=row["actor"], detail=row["detail"])
         chained.append(dict(row, prev_hash=head, hash=digest))
         head = digest
-    insert_rows(conn, events, chained)
-    seq = conn.execute(_UPDATE_HEAD_TO_NEWEST, {"hash": head}).scalar_one()
+    if conn.dialect.driver == "psycopg":  # the events and the head's update in one statement
+        columns = tuple(chained[0])
+        sql = pg_insert.insert_then_sql(conn.dialect, events, columns, _PG_UPDATE_HEAD)
+        seq = pg_insert.execute(conn, sql, [*pg_insert.columns_of(chained, columns), head])[0][0]
+    else:
+        insert_rows(conn, events, chained)
+        seq = conn.execute(_UPDATE_HEAD_TO_NEWEST, {"hash": head}).scalar_one()
     return AuditHead(int(seq), head)
 
 

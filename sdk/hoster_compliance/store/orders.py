@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, CursorResult, Row
 
 from ..protocol.callbacks import GIVE_UP_AFTER, Callback
 from ..vocabulary import PENDING
+from . import pg_insert
 from .tables import deliveries, events, items, orders
 
 _GIVE_UP_MICROS = GIVE_UP_AFTER // timedelta(microseconds=1)
@@ -81,18 +82,36 @@ def insert_orders(
     ``position``.
 
     Several orders on SQLite: an executemany, then their keys read back with
-    :func:`find_orders` (no round trip to pay). Not SQLAlchemy's multi-row ``INSERT ...
-    RETURNING``: that is one statement per batch size, whose text is too long for psycopg's
-    query cache, and parsing it again for every batch cost more than the whole rest of the
-    transaction (BENCHMARKS.md); PostgreSQL gets one ``unnest`` insert instead
-    (:func:`_insert_sql`)."""
+    :func:`find_orders` (no round trip to pay). On PostgreSQL, the orders and their items in
+    one statement (:mod:`.pg_insert`). Not SQLAlchemy's multi-row ``INSERT ... RETURNING``:
+    that is one statement per batch size, whose text is too long for psycopg's query cache,
+    and parsing it again for every batch cost more than the whole rest of the transaction
+    (BENCHMARKS.md)."""
     if not rows:
         return {}
     keys = [(row["issuer_id"], row["order_id"]) for row in rows]
+    children = [dict(item, parent_of=n) for n, order_items in enumerate(item_rows, 1)
+                for item in order_items]
+    if conn.dialect.driver == "psycopg" and children:
+        columns = tuple(rows[0])
+        _check_defaults(orders, columns)
+        child_columns = tuple(key for key in children[0] if key != "parent_of")
+        _check_defaults(items, ("order_pk", *child_columns))
+        sql = pg_insert.insert_with_children_sql(
+            conn.dialect, orders, columns, items, child_columns, "order_pk")
+        found = pg_insert.execute(conn, sql, [
+            *pg_insert.columns_of(rows, columns),
+            *pg_insert.columns_of(children, (*child_columns, "parent_of"))])
+        ids = pg_insert.in_order(orders, [int(row[0]) for row in found], len(rows))
+        return dict(zip(keys, ids, strict=True))
     if len(rows) == 1:
         pks = {keys[0]: inserted_id(conn.execute(_INSERT[orders], rows[0]))}
-    elif conn.dialect.driver == "psycopg":
-        ids = _psycopg_insert(conn, orders, rows, returning=True)
+    elif conn.dialect.driver == "psycopg":  # orders without items
+        columns = tuple(rows[0])
+        _check_defaults(orders, columns)
+        found = pg_insert.execute(conn, pg_insert.insert_sql(conn.dialect, orders, columns, True),
+                                  pg_insert.columns_of(rows, columns))
+        ids = pg_insert.in_order(orders, [int(row[0]) for row in found], len(rows))
         pks = dict(zip(keys, ids, strict=True))
     else:
         insert_rows(conn, orders, rows)
@@ -111,7 +130,9 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
         return
     _check_defaults(table, tuple(rows[0]))
     if len(rows) > 1 and conn.dialect.driver == "psycopg":
-        _psycopg_insert(conn, table, rows, returning=False)
+        columns = tuple(rows[0])
+        pg_insert.execute(conn, pg_insert.insert_sql(conn.dialect, table, columns, False),
+                          pg_insert.columns_of(rows, columns))
     else:
         # One row runs as a plain statement, cheaper than an executemany of one.
         conn.execute(_INSERT[table], rows[0] if len(rows) == 1 else rows)
@@ -124,57 +145,6 @@ def _check_defaults(table: sa.Table, keys: tuple[str, ...]) -> None:
     missing = [c.name for c in table.columns if c.default is not None and c.name not in keys]
     if missing:
         raise ValueError(f"rows for {table.name} lack {', '.join(missing)}")
-
-
-@functools.lru_cache(maxsize=32)
-def _insert_sql(
-    dialect: sa.Dialect, table: sa.Table, keys: tuple[str, ...], returning: bool
-) -> str:
-    """``INSERT ... SELECT ... FROM unnest(<one array per column>)``: one statement, one
-    parameter per column whatever the number of rows, so its text is the same for every
-    batch (psycopg prepares it once); rows are inserted, and ids returned, in array order."""
-    _check_defaults(table, keys)
-    quote = dialect.identifier_preparer.quote
-    columns = ", ".join(quote(key) for key in keys)
-    # Binary parameters (%b): psycopg's text arrays escape every element with a regex. Strings
-    # as TEXT[]: a cast to VARCHAR(n) would cut a long value where the INSERT must fail on it.
-    arrays = ", ".join(
-        "%b::TEXT[]" if isinstance(table.c[key].type, sa.String)
-        else f"%b::{table.c[key].type.compile(dialect=dialect)}[]" for key in keys)
-    names = ", ".join(f"c{n}" for n in range(len(keys)))
-    sql = (f"INSERT INTO {quote(table.name)} ({columns}) SELECT {names} FROM unnest({arrays}) "
-           f"WITH ORDINALITY AS u({names}, ord) ORDER BY ord")
-    return sql + " RETURNING id" if returning else sql
-
-
-def _psycopg_insert(
-    conn: Connection, table: sa.Table, rows: list[dict[str, Any]], *, returning: bool
-) -> list[int]:
-    """PostgreSQL: insert ``rows`` in one statement that takes each column as an array
-    (:func:`_insert_sql`): one round trip and one parameter per column, where an executemany
-    costs psycopg a query per row and SQLAlchemy's multi-row ``INSERT ... RETURNING`` a new
-    statement text per batch size, parsed anew every time (BENCHMARKS.md). With ``returning``
-    the ids come back in row order (checked: they must increase). Errors are raised as
-    SQLAlchemy's, like those of any other statement. The column types here need no conversion
-    by SQLAlchemy."""
-    import psycopg
-
-    keys = tuple(rows[0])
-    sql = _insert_sql(conn.dialect, table, keys, returning)
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    try:
-        with driver.cursor() as cursor:
-            cursor.execute(sql, [[row[key] for row in rows] for key in keys])
-            if not returning:
-                return []
-            ids = [int(found[0]) for found in cursor.fetchall()]
-    except psycopg.Error as exc:
-        raise sa.exc.DBAPIError.instance(
-            sql, None, exc, psycopg.Error, dialect=conn.dialect) from exc
-    if len(ids) != len(rows) or ids != sorted(set(ids)):
-        raise RuntimeError(f"{table.name}: ids not returned in row order")
-    return ids
 
 
 def order_items(conn: Connection, order_pk: int) -> list[Row[Any]]:
