@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -17,6 +21,7 @@ from hoster_compliance.delivery.deadline import Attempt, make_session
 from hoster_compliance.issuer import CallbackServer
 from hoster_compliance.protocol import signing
 from tests.helpers.slow_peer import SlowPeer
+from tests.helpers.smtp import tls_files
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 BODY = json.dumps({"type": "order.acknowledged", "data": {"order_id": "o-1"}}).encode()
@@ -135,3 +140,118 @@ def test_a_socket_attached_after_the_deadline_is_shut_at_once() -> None:
         attempt.attach(SimpleNamespace(), mine)
         peer.settimeout(1)
         assert peer.recv(1) == b""
+
+
+# -- name resolution under the deadline (13.1) ------------------------------------------------
+
+class SlowResolver:
+    """The system resolver, as the transport sees it (``socket.getaddrinfo``): names ending in
+    ``.slow.test`` take ``delay`` seconds and then resolve to loopback; ``localhost`` resolves
+    as usual. Every name asked is recorded."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.asked: list[str] = []
+        self.answered: list[str] = []
+        self.release = threading.Event()  # ends a slow lookup at once
+        self._real = socket.getaddrinfo
+
+    def __call__(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        self.asked.append(str(host))
+        if str(host).endswith(".slow.test"):
+            self.release.wait(self.delay)
+            self.answered.append(str(host))
+            host = "127.0.0.1"
+        return self._real(host, port, *args, **kwargs)
+
+
+@pytest.fixture
+def resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowResolver]:
+    slow = SlowResolver(delay=30.0)
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    yield slow
+    slow.release.set()
+
+
+def test_a_slow_resolver_ends_the_attempt_at_its_deadline(
+    client: CallbackClient, resolver: SlowResolver
+) -> None:
+    # The name takes 30 s to resolve; the attempt has 0.5 s. It must end while the lookup is
+    # still under way (a lookup outside the deadline would hold the sender for all of it).
+    with CallbackServer(SECRET) as issuer:
+        port = issuer.url.rsplit(":", 1)[1]
+        result = send(client, f"http://issuer.slow.test:{port}", timeout=0.5)
+        still_resolving = resolver.answered == []
+        resolver.release.set()
+        received = issuer.received
+    assert resolver.asked == ["issuer.slow.test"]
+    assert still_resolving
+    assert result.status is None and result.timed_out
+    assert result.error == "timeout: no complete answer within 0.5 s"
+    assert received == []
+
+
+class TlsIssuer:
+    """An HTTPS endpoint on loopback answering 200, with a certificate for ``localhost``;
+    records the server name each handshake asked for (SNI) and each request's Host header."""
+
+    def __init__(self, folder: Path) -> None:
+        self.cert, key = tls_files(folder)
+        self.server_names: list[str | None] = []
+        self.hosts: list[str | None] = []
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(self.cert), str(key))
+        context.sni_callback = lambda _sock, name, _ctx: self.server_names.append(name)
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                owner.hosts.append(self.headers.get("Host"))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> TlsIssuer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_resolved_name_keeps_its_sni_certificate_check_and_host_header(
+    resolver: SlowResolver, tmp_path: Path
+) -> None:
+    session = make_session()
+    with TlsIssuer(tmp_path) as issuer, CallbackClient(session) as client:
+        session.verify = str(issuer.cert)  # trust the test certificate, and only it
+        result = send(client, f"https://localhost:{issuer.port}")
+    assert result.status == 200, result.error
+    assert "localhost" in resolver.asked  # resolved on the deadline's path
+    assert issuer.server_names == ["localhost"]  # SNI: the name, not the address
+    assert issuer.hosts == [f"localhost:{issuer.port}"]
+
+
+def test_a_certificate_for_another_name_is_still_refused(
+    resolver: SlowResolver, tmp_path: Path
+) -> None:
+    # issuer.slow.test resolves (slowly, within the deadline) to the loopback endpoint whose
+    # certificate names localhost only: connecting by address must not skip the name check.
+    resolver.delay = 0.1
+    session = make_session()
+    with TlsIssuer(tmp_path) as issuer, CallbackClient(session) as client:
+        session.verify = str(issuer.cert)
+        result = send(client, f"https://issuer.slow.test:{issuer.port}", timeout=5.0)
+    assert result.status is None and not result.timed_out
+    assert result.error is not None and "certificate" in result.error.lower()
+    assert issuer.hosts == []

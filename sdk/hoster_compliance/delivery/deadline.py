@@ -7,18 +7,26 @@ shuts down the socket of an attempt that passes its deadline, which ends at once
 attempt is blocked in: the TLS handshake, sending, or reading the status line, the headers or the
 body. The socket is found through urllib3's extension point for that (a pool's
 ``ConnectionCls``) and the attempt through a context variable, so nothing else of urllib3 or
-requests is replaced. Name resolution is the one step a deadline cannot interrupt
-(``getaddrinfo`` blocks); it is bounded by the system resolver's own timeouts.
+requests is replaced.
+
+Name resolution counts against the same deadline: ``getaddrinfo`` cannot be interrupted, so a
+new connection resolves its host on a small pool of resolver threads and waits for the answer
+only as long as the attempt has left; a resolver slower than that ends the attempt as a
+timeout. The connection is then made to the address found, while TLS (SNI, the certificate's
+name) and the ``Host`` header still use the host name of the URL.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -27,14 +35,35 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
+from urllib3.util.ssl_ import is_ipaddress
+
+#: Threads that resolve host names for attempts. A resolver that hangs holds one until the
+#: system resolver gives up; attempts beyond these wait their turn, within their deadlines.
+RESOLVER_THREADS = 4
+_resolvers: dict[int, ThreadPoolExecutor] = {}  # by process id: a forked child makes its own
+_resolvers_lock = threading.Lock()
+
+
+def _resolver() -> ThreadPoolExecutor:
+    pid = os.getpid()
+    with _resolvers_lock:
+        pool = _resolvers.get(pid)
+        if pool is None:
+            _resolvers.clear()
+            pool = _resolvers[pid] = ThreadPoolExecutor(
+                max_workers=RESOLVER_THREADS, thread_name_prefix="callback-dns")
+        return pool
 
 
 class Attempt:
     """One attempt under a deadline. The connection it uses is attached as soon as it is known;
     ``finish`` stops the watch and tells whether the deadline had passed."""
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.deadline = deadline
+        self._clock = clock
         self._lock = threading.Lock()
         self._conn: Any = None
         self._sock: socket.socket | None = None
@@ -52,6 +81,20 @@ class Attempt:
             self._conn, self._sock = conn, sock
             if self._expired:
                 _shutdown(sock)
+
+    def resolve(self, host: str, port: int) -> list[Any]:
+        """``getaddrinfo`` for a TCP connection to ``host``, waited for only until the
+        deadline: past it, the attempt is expired and ``TimeoutError`` raised (the lookup ends
+        on its resolver thread, its answer unused). ``socket.gaierror`` when the name does not
+        resolve."""
+        future = _resolver().submit(socket.getaddrinfo, host, port, allowed_gai_family(),
+                                  socket.SOCK_STREAM)
+        try:
+            return future.result(timeout=max(self.deadline - self._clock(), 0.0))
+        except FutureTimeout:
+            future.cancel()  # not started yet (every resolver thread busy): never runs
+            self.expire()
+            raise TimeoutError(f"resolving {host} took longer than the deadline") from None
 
     def expire(self) -> None:
         """The deadline passed: end whatever the attempt is blocked in."""
@@ -108,7 +151,7 @@ class Watchdog:
     def watch(self, seconds: float) -> Iterator[Attempt]:
         """The block's HTTP requests (on this thread, through :func:`make_session`'s
         sessions) are cut off ``seconds`` from now."""
-        attempt = Attempt(self._clock() + seconds)
+        attempt = Attempt(self._clock() + seconds, self._clock)
         with self._cond:
             heapq.heappush(self._heap, (attempt.deadline, next(self._order), attempt))
             if self._thread is None or not self._thread.is_alive():  # first use, or forked
@@ -137,9 +180,37 @@ class _WatchedHTTPConnection(HTTPConnection):
     when a request starts on it."""
 
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
+        attempt = _current.get()
+        if attempt is None or is_ipaddress(self._dns_host):
+            sock = super()._new_conn()
+        else:
+            sock = self._connect_resolved(attempt)
         _attach(self, sock)
         return sock
+
+    def _connect_resolved(self, attempt: Attempt) -> socket.socket:
+        """Resolve the host within the attempt's deadline, then connect to its addresses in
+        turn. Only the TCP connection uses the address (urllib3's ``_dns_host``); SNI, the
+        certificate check and the ``Host`` header keep ``self.host``."""
+        name = self._dns_host
+        try:
+            found = attempt.resolve(name, self.port)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        except TimeoutError as exc:
+            raise ConnectTimeoutError(self, f"Resolving {self.host} timed out.") from exc
+        failure: NewConnectionError | None = None
+        for address in dict.fromkeys(str(info[4][0]) for info in found):
+            self._dns_host = address
+            try:
+                return super()._new_conn()
+            except NewConnectionError as exc:  # refused or unreachable: the next address
+                failure = exc
+            finally:
+                self._dns_host = name
+        if failure is None:
+            raise NewConnectionError(self, f"{self.host} resolved to no address")
+        raise failure
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         if self.sock is not None:
