@@ -160,11 +160,44 @@ def test_operator_retry_keeps_the_webhook_id(
     assert client.post(f"/v1/deliveries/{failed.id}/retry", headers=auth).status_code == 409
     assert client.post("/v1/deliveries/999/retry", headers=auth).json["error"] == \
         "unknown_delivery"
+    clock.advance(seconds=1)  # the retry floor (next test)
     worker.run_once()
     assert delivery(service).state == "delivered"
     ids = [c.request.headers["webhook-id"] for c in responses.calls]
     assert ids == [failed.webhook_id, failed.webhook_id]
     assert "retried" in event_types(service)
+
+
+@responses.activate
+def test_an_operator_retrying_in_a_loop_gets_one_attempt_a_second(
+    service: ComplianceService, worker: DeliveryWorker, clock: FakeClock, sender_for: Any
+) -> None:
+    # The issuer refuses every attempt (410): each retry is answered at once with a failure,
+    # and a script retrying again at once must not make an attempt storm (13.1).
+    responses.add(responses.POST, ack_url(service), status=410)
+    receive(service, clock, sender_for)
+    worker.run_once()
+    failed_at = clock.now
+    row = delivery(service)
+    assert row.state == "failed"
+    clock.advance(seconds=0.25)
+    view = service.retry_delivery(row.id, actor="operator:script")
+    # Accepted, and due 1 s after the attempt that failed, not at once.
+    assert view["state"] == "pending"
+    assert view["next_attempt_at"] == (failed_at + timedelta(seconds=1)).isoformat().replace(
+        "+00:00", "Z")
+    assert worker.run_once() == 0
+    clock.advance(seconds=0.74)
+    assert worker.run_once() == 0
+    clock.advance(seconds=0.01)
+    assert worker.run_once() == 1
+    assert len(responses.calls) == 2
+    # Retried long after the failure: due at once.
+    clock.advance(seconds=30)
+    view = service.retry_delivery(row.id, actor="operator:script")
+    assert worker.run_once() == 1
+    assert len(responses.calls) == 3
+    assert event_types(service).count("retried") == 2
 
 
 @responses.activate

@@ -35,6 +35,7 @@ from ..errors import Conflict, UnknownDelivery
 from ..logtext import safe
 from ..protocol import callbacks
 from ..store import leases
+from ..store import orders as store_orders
 from ..store.audit import append_event, append_events, event_row
 from ..store.tables import deliveries, orders
 from ..timeutil import Clock, from_micros, to_micros, utcnow
@@ -478,8 +479,9 @@ class DeliveryWorker:
 
 
 def retry_failed(engine: Engine, delivery_id: int, *, now: int, actor: str) -> Row[Any]:
-    """Put a failed delivery back in the queue, due ``now``, with the same ``webhook-id`` and
-    as long to give up as it first had; returns the row as it is now."""
+    """Put a failed delivery back in the queue, due ``now`` but not within 1 s of its last
+    attempt (``retry_policy.operator_retry_due``), with the same ``webhook-id`` and as long to
+    give up as it first had; returns the row as it is now."""
     if not 0 <= delivery_id < 2**31:  # beyond the INTEGER column: PostgreSQL would fail
         raise UnknownDelivery("No such delivery.")
     with engine.begin() as conn:
@@ -492,9 +494,11 @@ def retry_failed(engine: Engine, delivery_id: int, *, now: int, actor: str) -> R
             raise UnknownDelivery("No such delivery.")
         if row.state != FAILED:
             raise Conflict(f"Only a failed delivery can be retried; this one is {row.state}.")
+        due = retry_policy.operator_retry_due(
+            now, store_orders.last_failure_at(conn, row.order_pk, delivery_id))
         conn.execute(
             deliveries.update().where(deliveries.c.id == delivery_id).values(
-                state=PENDING, next_attempt_at=now, lease_until=None, lease_owner=None,
+                state=PENDING, next_attempt_at=due, lease_until=None, lease_owner=None,
                 give_up_at=now + (row.give_up_at - row.created_at),
             )
         )

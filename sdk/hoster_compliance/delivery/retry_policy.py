@@ -73,6 +73,16 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return min(max((when - now).total_seconds(), 0.0), MAX_DELAY_SECONDS)
 
 
+def operator_retry_due(now: int, last_attempt: int | None) -> int:
+    """When an operator's retry of a failed message is due (microseconds since the epoch): at
+    once, but never sooner than ``MIN_DELAY_SECONDS`` after the message's last attempt ended
+    (``last_attempt``; None: unknown). A person or a script retrying in a loop thus gets no
+    more than one attempt a second per message, like the policy (PROTOCOL 13.1)."""
+    if last_attempt is None:
+        return now
+    return max(now, last_attempt + int(MIN_DELAY_SECONDS * 1_000_000))
+
+
 def next_delay(
     attempt: int,
     retry_after: str | None,

@@ -55,6 +55,20 @@ def has_recent_event(conn: Connection, order_pk: int, type: str, *, since: int) 
     ).first() is not None
 
 
+_FAILURES = sa.select(events.c.at, events.c.detail).where(
+    events.c.order_pk == sa.bindparam("p_order_pk"), events.c.type == "delivery_failed",
+).order_by(events.c.id.desc())
+
+
+def last_failure_at(conn: Connection, order_pk: int, delivery_id: int) -> int | None:
+    """When the delivery last failed for good (its newest ``delivery_failed`` event: the end of
+    its last attempt), in microseconds; None if the trail has no such event."""
+    for at, detail in conn.execute(_FAILURES, {"p_order_pk": order_pk}):
+        if json.loads(detail).get("delivery_id") == delivery_id:
+            return int(at)
+    return None
+
+
 def find_order(conn: Connection, issuer_id: str, order_id: str) -> Row[Any] | None:
     return conn.execute(
         _FIND_ORDER, {"p_issuer_id": issuer_id, "p_order_id": order_id}
