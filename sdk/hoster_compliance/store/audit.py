@@ -66,7 +66,7 @@ _UPDATE_HEAD_TO_NEWEST = chain_head.update().where(chain_head.c.id == 1).values(
     event_id=sa.select(sa.func.max(events.c.id)).scalar_subquery()
 ).returning(chain_head.c.event_id)
 # The same on PostgreSQL, in the statement that inserts the events (``max_id``: the newest).
-_PG_UPDATE_HEAD = ("UPDATE chain_head SET hash = %b, event_id = (SELECT id FROM max_id) "
+_PG_UPDATE_HEAD = ("UPDATE chain_head SET hash = %s, event_id = (SELECT id FROM max_id) "
                    "WHERE id = 1 RETURNING event_id")
 
 
@@ -102,7 +102,7 @@ def append_events(conn: Connection, rows: list[dict[str, Any]]) -> AuditHead | N
     IMMEDIATE``) until the caller commits, so concurrent writers append one after the other
     and the returned head is still the newest event when the transaction commits. The ids
     increase in list order: SQLite runs an executemany row after row, in order, and PostgreSQL's
-    ``unnest`` insert is ordered by the rows' positions (``store.orders.insert_rows``)."""
+    JSON insert is ordered by the rows' positions (``store.orders.insert_rows``)."""
     if not rows:
         return None
     head = conn.execute(_LOCK_HEAD).scalar_one()
@@ -115,7 +115,7 @@ def append_events(conn: Connection, rows: list[dict[str, Any]]) -> AuditHead | N
     if conn.dialect.driver == "psycopg":  # the events and the head's update in one statement
         columns = tuple(chained[0])
         sql = pg_insert.insert_then_sql(conn.dialect, events, columns, _PG_UPDATE_HEAD)
-        seq = pg_insert.execute(conn, sql, [*pg_insert.columns_of(chained, columns), head])[0][0]
+        seq = pg_insert.execute(conn, sql, [pg_insert.rows_param(chained), head])[0][0]
     else:
         insert_rows(conn, events, chained)
         seq = conn.execute(_UPDATE_HEAD_TO_NEWEST, {"hash": head}).scalar_one()

@@ -104,18 +104,17 @@ def insert_orders(
     if not rows:
         return {}
     keys = [(row["issuer_id"], row["order_id"]) for row in rows]
-    children = [dict(item, parent_of=n) for n, order_items in enumerate(item_rows, 1)
-                for item in order_items]
+    children = [dict(item, order_pk=n) for n, order_items in enumerate(item_rows, 1)
+                for item in order_items]  # order_pk: the position of the order, for now
     if conn.dialect.driver == "psycopg" and children:
         columns = tuple(rows[0])
         _check_defaults(orders, columns)
-        child_columns = tuple(key for key in children[0] if key != "parent_of")
+        child_columns = tuple(key for key in children[0] if key != "order_pk")
         _check_defaults(items, ("order_pk", *child_columns))
         sql = pg_insert.insert_with_children_sql(
             conn.dialect, orders, columns, items, child_columns, "order_pk")
-        found = pg_insert.execute(conn, sql, [
-            *pg_insert.columns_of(rows, columns),
-            *pg_insert.columns_of(children, (*child_columns, "parent_of"))])
+        found = pg_insert.execute(
+            conn, sql, [pg_insert.rows_param(rows), pg_insert.rows_param(children)])
         ids = pg_insert.in_order(orders, [int(row[0]) for row in found], len(rows))
         return dict(zip(keys, ids, strict=True))
     if len(rows) == 1:
@@ -124,7 +123,7 @@ def insert_orders(
         columns = tuple(rows[0])
         _check_defaults(orders, columns)
         found = pg_insert.execute(conn, pg_insert.insert_sql(conn.dialect, orders, columns, True),
-                                  pg_insert.columns_of(rows, columns))
+                                  [pg_insert.rows_param(rows)])
         ids = pg_insert.in_order(orders, [int(row[0]) for row in found], len(rows))
         pks = dict(zip(keys, ids, strict=True))
     else:
@@ -146,7 +145,7 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
     if len(rows) > 1 and conn.dialect.driver == "psycopg":
         columns = tuple(rows[0])
         pg_insert.execute(conn, pg_insert.insert_sql(conn.dialect, table, columns, False),
-                          pg_insert.columns_of(rows, columns))
+                          [pg_insert.rows_param(rows)])
     else:
         # One row runs as a plain statement, cheaper than an executemany of one.
         conn.execute(_INSERT[table], rows[0] if len(rows) == 1 else rows)
@@ -155,7 +154,7 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
 @functools.lru_cache(maxsize=32)
 def _check_defaults(table: sa.Table, keys: tuple[str, ...]) -> None:
     """Rows must carry every column that has a Python-side default: SQLAlchemy would fill it
-    in, the PostgreSQL ``unnest`` insert would not (so both databases behave the same)."""
+    in, the PostgreSQL JSON insert would not (so both databases behave the same)."""
     missing = [c.name for c in table.columns if c.default is not None and c.name not in keys]
     if missing:
         raise ValueError(f"rows for {table.name} lack {', '.join(missing)}")

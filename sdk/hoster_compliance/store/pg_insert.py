@@ -1,17 +1,18 @@
-"""PostgreSQL: many rows in one statement, each column sent as one array (``unnest``).
+"""PostgreSQL: many rows in one statement, sent as one JSON array (``json_populate_recordset``).
 
 A batch of orders writes a few rows into each of several tables. psycopg's ``executemany``
-costs a query per row, and SQLAlchemy's multi-row ``INSERT ... VALUES`` a new statement text
-per batch size, parsed anew every time (BENCHMARKS.md). Here every statement takes one array
-per column, whatever the number of rows, so its text is the same for every batch and psycopg
-prepares it once; and where one insert needs the ids of another (items need their order's id,
-the audit chain's head the newest event's id), both run in one statement, one round trip.
+costs a query per row; SQLAlchemy's multi-row ``INSERT ... VALUES`` a new statement text per
+batch size, parsed anew every time; and psycopg's array parameters (``unnest``) are dumped
+element by element in Python (BENCHMARKS.md). Here the rows go as one JSON text (encoded by
+the C encoder of :mod:`json`), read back into the table's row type by the server, so a
+statement's text is the same for every batch (psycopg prepares it once). Where one insert
+needs the ids of another (items need their order's id, the audit chain's head the newest
+event's id), both run in one statement, one round trip.
 
 - Rows are inserted in list order (``WITH ORDINALITY ... ORDER BY``), so their ids increase in
   list order; ids returned are checked to.
-- Parameters are sent binary (``%b``): psycopg escapes every element of a text array with a
-  regular expression. Strings go as ``TEXT[]``: a cast to ``VARCHAR(n)`` would cut a long value
-  where the INSERT must fail on it.
+- Each value goes through its column's own input function: a string too long for its
+  ``VARCHAR(n)`` fails the INSERT as it would in a plain one.
 - Errors are raised as SQLAlchemy's, like those of any other statement. The column types used
   here (strings, integers, booleans) need no conversion by SQLAlchemy.
 """
@@ -19,28 +20,23 @@ the audit chain's head the newest event's id), both run in one statement, one ro
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-
-def _array_type(dialect: sa.Dialect, column: sa.Column[Any]) -> str:
-    if isinstance(column.type, sa.String):
-        return "TEXT"
-    return str(column.type.compile(dialect=dialect))
+_ROWS = json.JSONEncoder(separators=(",", ":"))  # ASCII: any text survives the trip
 
 
-@functools.lru_cache(maxsize=64)
-def _rows_select(dialect: sa.Dialect, table: sa.Table, keys: tuple[str, ...],
-                 extra: tuple[str, ...] = ()) -> str:
-    """``SELECT c0, c1, ... FROM unnest(%b::T0[], ...) WITH ORDINALITY AS u(..., ord)``: the
-    rows of ``table``'s columns ``keys`` (then ``extra`` integer columns), and ``ord``."""
-    arrays = [f"%b::{_array_type(dialect, table.c[key])}[]" for key in keys]
-    arrays += ["%b::BIGINT[]"] * len(extra)
-    names = [f"c{n}" for n in range(len(keys))] + list(extra)
-    return (f"SELECT {', '.join(names)}, ord FROM unnest({', '.join(arrays)}) "
-            f"WITH ORDINALITY AS u({', '.join(names)}, ord)")
+def _rows(dialect: sa.Dialect, table: sa.Table) -> str:
+    """``json_populate_recordset`` over the statement's one parameter, with ``ordinality``."""
+    name = dialect.identifier_preparer.format_table(table)
+    return f"json_populate_recordset(NULL::{name}, %s::json) WITH ORDINALITY AS r"
+
+
+def _columns(dialect: sa.Dialect, keys: tuple[str, ...], prefix: str = "") -> str:
+    return ", ".join(prefix + dialect.identifier_preparer.quote(key) for key in keys)
 
 
 def _into(dialect: sa.Dialect, table: sa.Table, keys: tuple[str, ...]) -> str:
@@ -49,17 +45,12 @@ def _into(dialect: sa.Dialect, table: sa.Table, keys: tuple[str, ...]) -> str:
     return f"INSERT INTO {into} ({_columns(dialect, keys)})"
 
 
-def _columns(dialect: sa.Dialect, keys: tuple[str, ...]) -> str:
-    return ", ".join(dialect.identifier_preparer.quote(key) for key in keys)
-
-
 @functools.lru_cache(maxsize=64)
 def insert_sql(dialect: sa.Dialect, table: sa.Table, keys: tuple[str, ...],
                returning: bool) -> str:
     """Insert rows of ``keys`` into ``table`` in list order (ids returned with ``returning``)."""
-    names = ", ".join(f"c{n}" for n in range(len(keys)))
-    sql = (f"{_into(dialect, table, keys)} SELECT {names} FROM "
-           f"({_rows_select(dialect, table, keys)}) AS r ORDER BY ord")
+    sql = (f"{_into(dialect, table, keys)} SELECT {_columns(dialect, keys, 'r.')} "
+           f"FROM {_rows(dialect, table)} ORDER BY r.ordinality")
     return sql + " RETURNING id" if returning else sql
 
 
@@ -68,18 +59,16 @@ def insert_with_children_sql(
     dialect: sa.Dialect, parent: sa.Table, keys: tuple[str, ...], child: sa.Table,
     child_keys: tuple[str, ...], foreign_key: str,
 ) -> str:
-    """Insert parent rows in list order and their children (each naming its parent by its
-    1-based position in ``parent_of``); returns the parents' ids in list order."""
-    names = ", ".join(f"c{n}" for n in range(len(keys)))
-    child_names = ", ".join(f"c{n}" for n in range(len(child_keys)))
+    """Insert parent rows in list order (first parameter) and their children (second; each
+    child's ``foreign_key`` holds its parent's 1-based position in the first); returns the
+    parents' ids in list order."""
+    fk = dialect.identifier_preparer.quote(foreign_key)
     return (
-        f"WITH p AS ({_into(dialect, parent, keys)} SELECT {names} FROM "
-        f"({_rows_select(dialect, parent, keys)}) AS r ORDER BY ord RETURNING id), "
+        f"WITH p AS ({insert_sql(dialect, parent, keys, True)}), "
         "n AS (SELECT id, row_number() OVER (ORDER BY id) AS place FROM p), "
         f"c AS ({_into(dialect, child, (foreign_key, *child_keys))} "
-        f"SELECT n.id, {child_names} FROM "
-        f"({_rows_select(dialect, child, child_keys, ('parent_of',))}) AS r "
-        "JOIN n ON n.place = r.parent_of ORDER BY r.ord) "
+        f"SELECT n.id, {_columns(dialect, child_keys, 'r.')} FROM {_rows(dialect, child)} "
+        f"JOIN n ON n.place = r.{fk} ORDER BY r.ordinality) "
         "SELECT id FROM n ORDER BY place"
     )
 
@@ -87,11 +76,16 @@ def insert_with_children_sql(
 @functools.lru_cache(maxsize=8)
 def insert_then_sql(dialect: sa.Dialect, table: sa.Table, keys: tuple[str, ...],
                     then: str) -> str:
-    """Insert rows in list order, then run ``then`` (an UPDATE ... RETURNING that may read
-    ``max_id``, the largest id inserted) in the same statement; returns what ``then``
-    returns."""
+    """Insert rows in list order (first parameter), then run ``then`` (an UPDATE ... RETURNING
+    that may read ``max_id``, the largest id inserted) in the same statement; returns what
+    ``then`` returns."""
     return (f"WITH ins AS ({insert_sql(dialect, table, keys, True)}), "
             "max_id AS (SELECT max(id) AS id FROM ins) " + then)
+
+
+def rows_param(rows: list[dict[str, Any]]) -> str:
+    """The rows (dicts by column name) as the JSON parameter of a statement above."""
+    return _ROWS.encode(rows)
 
 
 def execute(conn: Connection, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
@@ -107,11 +101,6 @@ def execute(conn: Connection, sql: str, params: list[Any]) -> list[tuple[Any, ..
     except psycopg.Error as exc:
         raise sa.exc.DBAPIError.instance(
             sql, None, exc, psycopg.Error, dialect=conn.dialect) from exc
-
-
-def columns_of(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[list[Any]]:
-    """The parameters of a statement above: one list per column."""
-    return [[row[key] for row in rows] for key in keys]
 
 
 def in_order(table: sa.Table, ids: list[int], count: int) -> list[int]:
