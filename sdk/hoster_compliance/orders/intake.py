@@ -28,7 +28,13 @@ from ..logtext import safe
 from ..protocol import callbacks, signing
 from ..protocol.limits import DUPLICATE_EVENT_INTERVAL_SECONDS
 from ..store import orders as store
-from ..store.audit import append_event, append_events, canonical_json, event_row
+from ..store.audit import (
+    append_event,
+    append_events,
+    canonical_json,
+    event_row,
+    lock_head,
+)
 from ..store.engine import storage_unavailable
 from ..store.tables import orders
 from ..timeutil import format_micros, format_time, to_micros
@@ -273,6 +279,10 @@ def write_orders(
     # at most one duplicate_delivery event per order a minute (PROTOCOL 13.2): a replayed
     # request must not grow an order's trail without bound
     duplicates_noted: set[int] = set()
+    if stored:
+        # Before looking for a recent duplicate_delivery: two processes taking the same
+        # redelivery at once would otherwise both find none and both append one.
+        lock_head(conn)
     for new in batch:
         actor = new.actor or f"issuer:{new.issuer_id}"
         if firsts.get(new.key) is new:

@@ -70,6 +70,14 @@ _PG_UPDATE_HEAD = ("UPDATE chain_head SET hash = %s, event_id = (SELECT id FROM 
                    "WHERE id = 1 RETURNING event_id")
 
 
+def lock_head(conn: Connection) -> str:
+    """Lock the chain head until the caller's transaction ends (``FOR UPDATE``; SQLite's
+    writers are serialised by ``BEGIN IMMEDIATE`` already); the newest event's hash. A writer
+    that decides from the events whether to append one (at most one ``duplicate_delivery`` a
+    minute) locks first, so that another writer's decision cannot slip in between."""
+    return str(conn.execute(_LOCK_HEAD).scalar_one())
+
+
 def append_event(
     conn: Connection,
     *,
@@ -105,7 +113,7 @@ def append_events(conn: Connection, rows: list[dict[str, Any]]) -> AuditHead | N
     JSON insert is ordered by the rows' positions (``store.orders.insert_rows``)."""
     if not rows:
         return None
-    head = conn.execute(_LOCK_HEAD).scalar_one()
+    head = lock_head(conn)
     chained = []
     for row in rows:
         digest = event_hash(head, order_pk=row["order_pk"], at=row["at"], type=row["type"],
