@@ -291,7 +291,7 @@ def test_whatever_the_issuer_sent_is_shown_as_text_never_run(
 
 def test_the_order_page_lists_its_failed_delivery_with_a_retry_button(
     client: Any, token: str, one_order: None, service: ComplianceService,
-    worker: DeliveryWorker, fake_issuer: CallbackServer,
+    worker: DeliveryWorker, fake_issuer: CallbackServer, clock: FakeClock,
 ) -> None:
     fake_issuer.respond_with(400)
     worker.run_once()
@@ -304,5 +304,7 @@ def test_the_order_page_lists_its_failed_delivery_with_a_retry_button(
     with service.engine.connect() as conn:
         assert conn.execute(sa.select(deliveries.c.state)).scalars().all() == ["pending"]
     assert "is queued again" in client.get(ORDER_PAGE).text
+    assert worker.run_once() == 0  # due 1 s after the attempt that failed (13.1)
+    clock.advance(seconds=1)
     assert worker.run_once() == 1
     assert json.loads(fake_issuer.received[-1].body)["type"] == "order.acknowledged"
