@@ -146,9 +146,35 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
         columns = tuple(rows[0])
         pg_insert.execute(conn, pg_insert.insert_sql(conn.dialect, table, columns, False),
                           [pg_insert.rows_param(rows)])
+    elif len(rows) > 1 and conn.dialect.name == "sqlite":
+        _sqlite_executemany(conn, table, rows)
     else:
         # One row runs as a plain statement, cheaper than an executemany of one.
         conn.execute(_INSERT[table], rows[0] if len(rows) == 1 else rows)
+
+
+@functools.lru_cache(maxsize=32)
+def _sqlite_insert_sql(dialect: sa.Dialect, table: sa.Table, keys: tuple[str, ...]) -> str:
+    quote = dialect.identifier_preparer.quote
+    return (f"INSERT INTO {quote(table.name)} ({', '.join(quote(key) for key in keys)}) "
+            f"VALUES ({', '.join('?' for _ in keys)})")
+
+
+def _sqlite_executemany(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """SQLite: sqlite3's own ``executemany`` (rows in order), without SQLAlchemy's work per
+    statement and per row; the column types here (strings, integers, booleans as 0/1) need
+    no conversion. Errors are raised as SQLAlchemy's, like those of any other statement."""
+    import sqlite3
+
+    keys = tuple(rows[0])
+    sql = _sqlite_insert_sql(conn.dialect, table, keys)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        driver.executemany(sql, [tuple(row[key] for key in keys) for row in rows])
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            sql, None, exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
 @functools.lru_cache(maxsize=32)
