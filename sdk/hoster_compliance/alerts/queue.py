@@ -164,6 +164,19 @@ def raise_order_alert(
     return len(channels)
 
 
+def delivery_failed(
+    conn: Connection, config: Config, order_pk: int, at: datetime, *, callback: str,
+    delivery_id: int, error: str,
+) -> int:
+    """A callback failed for good: the issuer does not know, so the people must (PROTOCOL
+    9.2). One alert per failed delivery, in the transaction that records the failure."""
+    order = conn.execute(sa.select(orders).where(orders.c.id == order_pk)).one()
+    return raise_order_alert(
+        conn, config, "delivery_failed", order, at,
+        detail={"callback": callback, "delivery_id": delivery_id, "error": error},
+        key=str(delivery_id))
+
+
 def order_closed(conn: Connection, config: Config, order_pk: int, at: datetime) -> None:
     """An order completed or was withdrawn: nothing more is scheduled for it, and every
     PagerDuty channel that raised an incident for it resolves it."""
