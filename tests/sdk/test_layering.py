@@ -29,7 +29,7 @@ PACKAGES = {
 #: top-level module or package must be given its floor here.
 FLOORS: tuple[tuple[str, ...], ...] = (
     # the ground: imports nothing of the project above it
-    ("errors", "vocabulary", "timeutil", "logtext", "limits", "auth"),
+    ("errors", "vocabulary", "timeutil", "logtext", "auth"),
     ("protocol",),          # the wire: signatures, schemas, regimes, callback messages
     ("store", "issuer", "starter"),
     ("config_values",),
