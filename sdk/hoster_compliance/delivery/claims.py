@@ -89,3 +89,36 @@ def claimable(destination: str, now: int) -> list[sa.ColumnElement[bool]]:
         _busy.c.lease_until >= now)
     return [deliveries.c.destination == destination, deliveries.c.state == PENDING,
             deliveries.c.next_attempt_at <= now, ~someone_sending]
+
+
+def release(owner: str, ids: list[int] | None = None) -> sa.Update:
+    """Give back ``owner``'s leases: on the rows ``ids``, or (None) on every pending row it
+    holds; their due times unchanged."""
+    which = deliveries.c.id.in_(ids) if ids is not None else deliveries.c.state == PENDING
+    return (deliveries.update().where(deliveries.c.lease_owner == owner, which)
+            .values(lease_until=None, lease_owner=None))
+
+
+def defer(claim: Claim, until: int, now: int, owner: str) -> sa.Update:
+    """The other due messages of ``claim``'s destination that nobody else is sending, due no
+    earlier than ``until`` (and unleased)."""
+    return (
+        deliveries.update()
+        .where(deliveries.c.destination == claim.destination,
+               deliveries.c.state == PENDING, deliveries.c.id != claim.id,
+               deliveries.c.next_attempt_at < until,
+               sa.or_(free(now), deliveries.c.lease_owner == owner))
+        .values(next_attempt_at=until, lease_until=None, lease_owner=None)
+    )
+
+
+def earliest_due(now: int) -> sa.Select[Any]:
+    """The earliest due time of a pending message of a destination nobody is sending to."""
+    return (sa.select(sa.func.min(deliveries.c.next_attempt_at))
+            .where(deliveries.c.state == PENDING,
+                   deliveries.c.destination.not_in(busy_destinations(now))))
+
+
+def earliest_lease_end(now: int) -> sa.Select[Any]:
+    """The earliest end of a live lease on a pending message."""
+    return sa.select(sa.func.min(deliveries.c.lease_until)).where(pending_leased(now))

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Engine, Row
 
 from ..config import Config
 from ..errors import Conflict, UnknownDelivery
@@ -165,24 +165,15 @@ class DeliveryWorker:
         (every other message to it waiting) until it ran out. Between passes this worker sends
         nothing, so none of its leases is in use; the message is simply attempted again."""
         with self.engine.begin() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.lease_owner == self.owner, deliveries.c.state == "pending")
-                .values(lease_until=None, lease_owner=None)
-            )
+            conn.execute(claims.release(self.owner))
         self._stale_leases = False
 
-    def _release(self, claims: list[Claim]) -> None:
+    def _release(self, claimed: list[Claim]) -> None:
         """Give claimed rows back unattempted (their due time unchanged)."""
-        if not claims:
+        if not claimed:
             return
         with self.engine.begin() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_([c.id for c in claims]),
-                       deliveries.c.lease_owner == self.owner)
-                .values(lease_until=None, lease_owner=None)
-            )
+            conn.execute(claims.release(self.owner, [c.id for c in claimed]))
 
     def attempt(self, claim: Claim) -> str:
         """Send one claimed delivery and record the answer; returns the resulting state."""
@@ -240,13 +231,15 @@ class DeliveryWorker:
                     states.append("lost_lease")
                     continue
                 if answer.result.timed_out and values.get("next_attempt_at") is not None:
-                    self._defer_destination(conn, claim, values["next_attempt_at"], now)
+                    # The destination timed out: its other due messages wait for this one's
+                    # retry, rather than each costing a delivery thread a whole timeout now.
+                    conn.execute(claims.defer(claim, values["next_attempt_at"], now, self.owner))
                 states.append(str(values.get("state", PENDING)))
-                if claim.channel is not None:
-                    continue  # an alert: nothing more to record, and no alert about it
                 on_failed = self.wiring.on_failed.get(claim.kind)
                 if values.get("state") == FAILED and on_failed is not None:
                     on_failed(conn, claim, values["last_error"], answer.at)
+                if claim.channel is not None:
+                    continue  # an alert: its attempts are its row, outside the order's trail
                 stamp = callbacks.on_delivered(claim.type).order_time_column
                 if outcome == retry_policy.DELIVERED and stamp is not None:
                     column = orders.c[stamp]
@@ -266,19 +259,6 @@ class DeliveryWorker:
                 log_answer(answer, values, state)
         return states
 
-    def _defer_destination(self, conn: Connection, claim: Claim, until: int, now: int) -> None:
-        """The destination just timed out: its other due messages (not being sent by anyone
-        else) wait until the retry of the one that timed out, rather than each costing a
-        delivery thread a whole timeout now."""
-        conn.execute(
-            deliveries.update()
-            .where(deliveries.c.destination == claim.destination,
-                   deliveries.c.state == PENDING, deliveries.c.id != claim.id,
-                   deliveries.c.next_attempt_at < until,
-                   sa.or_(claims.free(now), deliveries.c.lease_owner == self.owner))
-            .values(next_attempt_at=until, lease_until=None, lease_owner=None)
-        )
-
     # -- loop -------------------------------------------------------------------------------
 
     def next_due_in(self) -> float | None:
@@ -288,14 +268,8 @@ class DeliveryWorker:
         with, so its due messages do not count."""
         now = to_micros(self.clock())
         with self.engine.connect().execution_options(readonly=True) as conn:
-            free = conn.execute(
-                sa.select(sa.func.min(deliveries.c.next_attempt_at))
-                .where(deliveries.c.state == PENDING,
-                       deliveries.c.destination.not_in(claims.busy_destinations(now)))
-            ).scalar()
-            lease_ends = conn.execute(
-                sa.select(sa.func.min(deliveries.c.lease_until)).where(claims.pending_leased(now))
-            ).scalar()
+            free = conn.execute(claims.earliest_due(now)).scalar()
+            lease_ends = conn.execute(claims.earliest_lease_end(now)).scalar()
         due = min((t for t in (free, lease_ends) if t is not None), default=None)
         if due is None:
             return None
