@@ -31,12 +31,13 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     # the ground: imports nothing of the project above it
     ("errors", "vocabulary", "timeutil", "logtext", "auth"),
     ("protocol",),          # the wire: signatures, schemas, regimes, callback messages
-    ("store", "issuer", "starter"),
+    ("store", "starter"),
     ("config_values",),
     ("config_mail", "config_notices", "config_hashcheck"),
     ("config_alerts",),
     ("config",),
     ("delivery",),          # the outbox's machinery; it knows no channel of its own above it
+    ("issuer",),            # the issuer's side: its HTTP goes through delivery's bounded sessions
     ("alerts", "notifier"),  # raised and queued in their cause's transaction by orders, notices
     ("orders",),
     ("notices",),
