@@ -101,16 +101,19 @@ def _category_text(order: Any) -> str:
     return name
 
 
-def build(config: Config, order: Any, item: Any) -> dict[str, Any]:
+def build(
+    config: Config, order: Any, item: Any, data: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The statement of reasons for ``item`` of ``order`` (rows); ``NoStatement`` saying why
-    when none is owed."""
+    when none is owed. ``data``: the order's ``data`` when already parsed."""
     reason = why_none(order, item)
     if reason is not None:
         raise NoStatement(reason)
     found = restriction(item)
     assert found is not None
     action, acted_at = found
-    data = json.loads(order.data)
+    if data is None:
+        data = json.loads(order.data)
     when = from_micros(acted_at)
     assert when is not None
     statement: dict[str, Any] = {
@@ -192,13 +195,18 @@ def for_items(
     found = {row.item_id: row for row in conn.execute(
         sa.select(items).where(items.c.order_pk == order.id, items.c.item_id.in_(wanted)))}
     result: list[dict[str, Any]] = []
+    data: dict[str, Any] | None = None  # parsed once: a big order's data is long
     for item_id in wanted:
         item = found.get(item_id)
         if item is None:
             continue
         reason = why_none(order, item)
-        result.append({"item_id": item_id, "none_reason": reason} if reason is not None
-                      else {"item_id": item_id, "statement": build(config, order, item)})
+        if reason is not None:
+            result.append({"item_id": item_id, "none_reason": reason})
+            continue
+        if data is None:
+            data = json.loads(order.data)
+        result.append({"item_id": item_id, "statement": build(config, order, item, data)})
     return result
 
 
