@@ -21,7 +21,8 @@ The big order: a database of its own (bench/out/dashboard-big-order.db, or the P
 database ``hc_bench_dashboard_big``, made afresh each run) holding one EU_TCO order of 1,000
 items, received through the signed webhook, its first 500 items removed. Its page shows 100
 items a time: page 1 with the statements of reasons of its 100 removed items, page 6 with 100
-action forms, and page 10 (the last).
+action forms, and page 10 (the last); and, for comparison, the page with all 1,000 items at
+once (as before it was paged: 500 statements and 500 forms).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from hoster_compliance.service import ComplianceService  # noqa: E402
 from hoster_compliance.store.engine import make_engine  # noqa: E402
 from hoster_compliance.store.tables import orders  # noqa: E402
 from hoster_compliance_receiver import create_app  # noqa: E402
+from hoster_compliance_receiver.ui import present  # noqa: E402
 
 NOW = datetime(2027, 1, 12, tzinfo=UTC)
 TOKEN = "bench-operator-token-0123"
@@ -242,12 +244,20 @@ def run_big_order(name: str, requests: int) -> None:
     print(f"\n{name}: one order of {BIG_ITEMS:,} items (500 removed), {requests} requests a page")
     print(f"{'page':<30} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU ms':>8}")
     for label, urls in pages:
-        times, cpu = _time(client, urls, requests)
-        times.sort()
-        p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-        print(f"{label:<30} {statistics.median(times):8.1f} {p99:8.1f} {times[-1]:8.1f} "
-              f"{cpu:8.1f}")
+        _report(label, *_time(client, urls, requests))
+    # For comparison: what the page cost before it was paged (every item and form at once).
+    shown, present.ITEMS_PER_PAGE = present.ITEMS_PER_PAGE, BIG_ITEMS
+    try:
+        _report("all 1,000 at once (no paging)", *_time(client, lambda: path, requests))
+    finally:
+        present.ITEMS_PER_PAGE = shown
     service.engine.dispose()
+
+
+def _report(label: str, times: list[float], cpu: float) -> None:
+    times.sort()
+    p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
+    print(f"{label:<30} {statistics.median(times):8.1f} {p99:8.1f} {times[-1]:8.1f} {cpu:8.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:
