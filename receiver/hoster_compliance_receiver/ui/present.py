@@ -104,9 +104,10 @@ def item_page(
     items: list[dict[str, Any]], page: str | None, per_page: int | None = None
 ) -> dict[str, Any]:
     """The items an order page shows: page ``page`` (``?items_page=``, 1 when absent) of
-    ``per_page`` (default :data:`ITEMS_PER_PAGE`). ``number``, ``pages``, ``items``, ``first`` and ``last`` (1-based positions,
-    0 and 0 without items), ``total``, and ``ranges``: (page, first, last) of every page, for
-    the links. ``InvalidQuery`` for a page that is not a whole number from 1 to ``pages``."""
+    ``per_page`` (default :data:`ITEMS_PER_PAGE`). ``number``, ``pages``, ``items``, ``first``
+    and ``last`` (1-based positions, 0 and 0 without items), ``total``, and ``ranges``: (page,
+    first, last) of every page, for the links. ``InvalidQuery`` for a page that is not a whole
+    number from 1 to ``pages``."""
     per_page = per_page or ITEMS_PER_PAGE
     pages = max(1, -(-len(items) // per_page))
     number = 1
