@@ -458,3 +458,24 @@ class ComplianceService:
             return True
         except sa.exc.SQLAlchemyError:
             return False
+
+    # -- the dashboard's alerts, statements (PROTOCOL 12) -------------------------------------
+
+    @_translating_storage_errors
+    def retry_alert(self, alert_id: int, *, actor: str) -> dict[str, Any]:
+        """Put a failed alert back in the queue, due now (the dashboard's retry button);
+        ``UnknownDelivery`` for an id that is not an alert, ``Conflict`` unless failed."""
+        row = outbox.retry_failed(self.engine, alert_id, now=to_micros(self.clock()),
+                                  actor=actor, alert=True)
+        self.notify()
+        return alert_reads.alert_view(row)
+
+    @_translating_storage_errors
+    def item_statements(
+        self, issuer_id: str, order_id: str, item_ids: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """The statements of reasons of several items of one order at once (PROTOCOL 10.3):
+        per item ``{"item_id", "statement"}``, or ``{"item_id", "none_reason"}`` when none is
+        owed (the message of :meth:`statement`'s ``NoStatement``)."""
+        with self.engine.connect().execution_options(readonly=True) as conn:
+            return statements.for_items(conn, self.config, issuer_id, order_id, item_ids)

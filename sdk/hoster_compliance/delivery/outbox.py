@@ -302,27 +302,36 @@ class DeliveryWorker:
         log.info("delivery worker %s stopped", self.owner[:8])
 
 
-def retry_failed(engine: Engine, delivery_id: int, *, now: int, actor: str) -> Row[Any]:
-    """Put a failed delivery back in the queue, due ``now``, with the same ``webhook-id`` and
-    as long to give up as it first had; returns the row as it is now."""
+def retry_failed(
+    engine: Engine, delivery_id: int, *, now: int, actor: str, alert: bool = False
+) -> Row[Any]:
+    """Put a failed delivery (a callback or a notifier's mail; with ``alert``, an alert of
+    PROTOCOL 9 instead) back in the queue, due ``now``, with the same ``webhook-id`` and as
+    long to give up as it first had; returns the row as it is now."""
+    what = "alert" if alert else "delivery"
     if not 0 <= delivery_id < 2**31:  # beyond the INTEGER column: PostgreSQL would fail
-        raise UnknownDelivery("No such delivery.")
+        raise UnknownDelivery(f"No such {what}.")
+    kind = deliveries.c.channel.is_not(None) if alert else deliveries.c.channel.is_(None)
     with engine.begin() as conn:
         row = conn.execute(
-            sa.select(deliveries)  # callbacks only: alerts share the table
-            .where(deliveries.c.id == delivery_id, deliveries.c.channel.is_(None))
+            sa.select(deliveries)  # callbacks and alerts share the table
+            .where(deliveries.c.id == delivery_id, kind)
             .with_for_update()
         ).first()
         if row is None:
-            raise UnknownDelivery("No such delivery.")
+            raise UnknownDelivery(f"No such {what}.")
         if row.state != FAILED:
-            raise Conflict(f"Only a failed delivery can be retried; this one is {row.state}.")
+            raise Conflict(f"Only a failed {what} can be retried; this one is {row.state}.")
         conn.execute(
             deliveries.update().where(deliveries.c.id == delivery_id).values(
                 state=PENDING, next_attempt_at=now, lease_until=None, lease_owner=None,
                 give_up_at=now + (row.give_up_at - row.created_at),
             )
         )
+        detail: dict[str, Any] = {"delivery_id": delivery_id, "webhook_id": row.webhook_id}
+        if alert:
+            detail = {"alert_id": delivery_id, "channel": row.channel,
+                      "event": row.type.removeprefix("alert.")}
         append_event(conn, order_pk=row.order_pk, at=now, type="retried", actor=actor,
-                     detail={"delivery_id": delivery_id, "webhook_id": row.webhook_id})
+                     detail=detail)
         return conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).one()
