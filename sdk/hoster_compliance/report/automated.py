@@ -1,7 +1,8 @@
 """The v1.1 parts of the report (PROTOCOL 11.3): own-initiative measures by category (Annex I
-Part 5) and the use of automated means with its accuracy (Part 8). Three ``GROUP BY`` queries in
-one read snapshot; accuracy is the share of measures taken by automated means that were not
-later ``reinstated``."""
+Part 5) and the use of automated means with its accuracy (Part 8). One ``GROUP BY`` over the
+period's items (the completed notices are counted with the other notice figures, in
+``queries``); accuracy is the share of measures taken by automated means that were not later
+``reinstated``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from sqlalchemy.engine import Engine
 
 from ..store.tables import items, orders
 from ..vocabulary import (
-    COMPLETED,
     DISABLED,
     GEO_BLOCKED,
     NOTICE,
@@ -33,8 +33,9 @@ def _flag(condition: Any) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
-def collect_v11(engine: Engine, lo: int, hi: int) -> dict[str, Any]:
-    """The ``own_initiative`` and ``automated_means`` blocks for entries received in [lo, hi)."""
+def collect_v11(engine: Engine, lo: int, hi: int) -> list[Any]:
+    """The own-initiative and automated-means figures of entries received in [lo, hi), by
+    kind, category and sub-category, for :func:`v11_blocks`."""
     period = and_(o.received_at >= lo, o.received_at < hi, o.status != WITHDRAWN)
     effect = i.effect_given == true()
     automated = i.automated == true()
@@ -42,7 +43,7 @@ def collect_v11(engine: Engine, lo: int, hi: int) -> dict[str, Any]:
         # One pass over the period's items for both blocks, grouped by kind and category (a few
         # hundred groups). An entry is counted by its first item (every entry has one, at
         # position 0), which spares a COUNT(DISTINCT) and its sort.
-        rows = conn.execute(
+        return list(conn.execute(
             select(
                 o.kind, o.category, o.subcategory, _flag(i.position == 0), func.count(i.id),
                 _flag(i.action == REMOVED), _flag(i.action == DISABLED),
@@ -53,17 +54,13 @@ def collect_v11(engine: Engine, lo: int, hi: int) -> dict[str, Any]:
             .select_from(orders.join(items, i.order_pk == o.id))
             .where(period)
             .group_by(o.kind, o.category, o.subcategory)
-        ).all()
-        per_notice = (
-            select(o.id.label("n"), _flag(~automated).label("manual"))
-            .select_from(orders.join(items, i.order_pk == o.id))
-            .where(period, o.kind == NOTICE, o.status == COMPLETED)
-            .group_by(o.id)
-            .subquery()
-        )
-        notices = conn.execute(
-            select(func.count(), _flag(per_notice.c.manual == 0)).select_from(per_notice)
-        ).one()
+        ))
+
+
+def v11_blocks(rows: Sequence[Any], notices_done: int, notices_auto: int) -> dict[str, Any]:
+    """The ``own_initiative`` and ``automated_means`` blocks from :func:`collect_v11`'s rows
+    and the period's completed notices (all, and those processed solely by automated means,
+    counted with the notices' other figures in ``queries``)."""
     own_rows = [row[1:10] for row in rows if row[0] == OWN_INITIATIVE]
     by_kind: dict[str, list[int]] = {}
     for row in rows:
@@ -72,7 +69,7 @@ def collect_v11(engine: Engine, lo: int, hi: int) -> dict[str, Any]:
             sums[n] += int(value or 0)
     return {"own_initiative": _own(own_rows),
             "automated_means": _automated([(kind, *sums) for kind, sums in by_kind.items()],
-                                          int(notices[0] or 0), int(notices[1] or 0))}
+                                          notices_done, notices_auto)}
 
 
 def _own(rows: Sequence[Any]) -> dict[str, Any]:
