@@ -1,6 +1,6 @@
 """The v1.1 parts of the report (PROTOCOL 11.3): own-initiative measures by category (Annex I
-Part 5) and the use of automated means with its accuracy (Part 8). One ``GROUP BY`` over the
-period's items (the completed notices are counted with the other notice figures, in
+Part 5) and the use of automated means with its accuracy (Part 8). Two ``GROUP BY`` queries in
+one read snapshot (the completed notices are counted with the other notice figures, in
 ``queries``); accuracy is the share of measures taken by automated means that were not later
 ``reinstated``."""
 
@@ -33,43 +33,42 @@ def _flag(condition: Any) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
-def collect_v11(engine: Engine, lo: int, hi: int) -> list[Any]:
-    """The own-initiative and automated-means figures of entries received in [lo, hi), by
-    kind, category and sub-category, for :func:`v11_blocks`."""
+def collect_v11(engine: Engine, lo: int, hi: int) -> tuple[list[Any], list[Any]]:
+    """The own-initiative figures by category and the measures by kind of entries received in
+    [lo, hi), for :func:`v11_blocks`."""
     period = and_(o.received_at >= lo, o.received_at < hi, o.status != WITHDRAWN)
     effect = i.effect_given == true()
     automated = i.automated == true()
     with report_snapshot(engine) as conn:
-        # One pass over the period's items for both blocks, grouped by kind and category (a few
-        # hundred groups). An entry is counted by its first item (every entry has one, at
-        # position 0), which spares a COUNT(DISTINCT) and its sort.
-        return list(conn.execute(
+        own_rows = conn.execute(
             select(
-                o.kind, o.category, o.subcategory, _flag(i.position == 0), func.count(i.id),
+                o.category, o.subcategory, func.count(func.distinct(o.id)), func.count(i.id),
                 _flag(i.action == REMOVED), _flag(i.action == DISABLED),
                 _flag(i.action == GEO_BLOCKED), _flag(i.reinstated_at.is_not(None)),
-                _flag(effect), _flag(and_(effect, automated)), _flag(and_(effect, ~automated)),
-                _flag(and_(effect, automated, i.reinstated_at.is_not(None))),
+                _flag(effect),
             )
             .select_from(orders.join(items, i.order_pk == o.id))
+            .where(period, o.kind == OWN_INITIATIVE)
+            .group_by(o.category, o.subcategory)
+        ).all()
+        by_kind = conn.execute(
+            select(o.kind, _flag(and_(effect, automated)), _flag(and_(effect, ~automated)),
+                   _flag(and_(effect, automated, i.reinstated_at.is_not(None))))
+            .select_from(orders.join(items, i.order_pk == o.id))
             .where(period)
-            .group_by(o.kind, o.category, o.subcategory)
-        ))
+            .group_by(o.kind)
+        ).all()
+    return list(own_rows), list(by_kind)
 
 
-def v11_blocks(rows: Sequence[Any], notices_done: int, notices_auto: int) -> dict[str, Any]:
+def v11_blocks(rows: tuple[list[Any], list[Any]], notices_done: int, notices_auto: int
+               ) -> dict[str, Any]:
     """The ``own_initiative`` and ``automated_means`` blocks from :func:`collect_v11`'s rows
     and the period's completed notices (all, and those processed solely by automated means,
     counted with the notices' other figures in ``queries``)."""
-    own_rows = [row[1:10] for row in rows if row[0] == OWN_INITIATIVE]
-    by_kind: dict[str, list[int]] = {}
-    for row in rows:
-        sums = by_kind.setdefault(row[0], [0, 0, 0])
-        for n, value in enumerate(row[10:]):
-            sums[n] += int(value or 0)
+    own_rows, by_kind = rows
     return {"own_initiative": _own(own_rows),
-            "automated_means": _automated([(kind, *sums) for kind, sums in by_kind.items()],
-                                          notices_done, notices_auto)}
+            "automated_means": _automated(by_kind, notices_done, notices_auto)}
 
 
 def _own(rows: Sequence[Any]) -> dict[str, Any]:
