@@ -178,7 +178,7 @@ def orders(config_path: str, status: str, as_json: bool) -> None:
 @click.argument("args", nargs=-1, required=True)
 @click.option("--all", "all_items", is_flag=True, help="Act on every item without an action.")
 @click.option("--at", "acted_at", default=None, help="When it was done (RFC 3339); default now.")
-@click.option("--reason", default=None, help="Required for `refused`.")
+@click.option("--reason", default=None, help="Required for `refused` and `reinstated`.")
 @click.option("--basis", type=click.Choice(BASES), default=None)
 @click.option("--automated", is_flag=True, help="The action was taken by automated means.")
 def act(config_path: str, args: tuple[str, ...], all_items: bool, acted_at: str | None,
