@@ -57,8 +57,8 @@ class DeliveryUseCases(ServiceState):
         unknown ``channel`` is a ``ConfigError``."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from .alerts.channels import AlertSender
-        from .alerts.content import test_facts
+        from ..alerts.channels import AlertSender
+        from ..alerts.content import test_facts
 
         chosen = [c for c in self.config.alerts if channel is None or c.name == channel]
         if channel is not None and not chosen:
