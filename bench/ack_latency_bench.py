@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _stats import latency_summary, latency_text
 from ingest_bench import (
     ISSUER,
     SECRET,
@@ -32,7 +33,6 @@ from ingest_bench import (
     fresh_database,
     hoster_server,
     machine,
-    percentile,
     postgres_version,
     signed_request,
     write_config,
@@ -109,22 +109,13 @@ def bench_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[s
             acked[order_id] = callback.received_at
     latencies = sorted(acked[o] - answered[o] for o in order_ids)
     result = {
-        "orders": len(latencies),
-        "p50_ms": percentile(latencies, 50) * 1000,
-        "p90_ms": percentile(latencies, 90) * 1000,
-        "p99_ms": percentile(latencies, 99) * 1000,
-        "max_ms": latencies[-1] * 1000,
-        "min_ms": latencies[0] * 1000,
-        "negative": sum(1 for v in latencies if v < 0),
+        **latency_summary(latencies),
         "unverified": sum(1 for r in received if not r.verified),
         "callbacks": len(received),
         "orders_per_second": sent_rate,
     }
     print(f"{kind:10} {sent_rate:5.1f} orders/s; acknowledgement after 2xx over "
-          f"{result['orders']} orders: "
-          f"p50 {result['p50_ms']:.1f} ms  p90 {result['p90_ms']:.1f} ms  "
-          f"p99 {result['p99_ms']:.1f} ms  max {result['max_ms']:.1f} ms  "
-          f"(min {result['min_ms']:.1f} ms, {result['negative']} before the 2xx was read; "
+          f"{result['orders']} orders: {latency_text(result)}; "
           f"{result['unverified']} unverified)", flush=True)
     return result
 

@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from _stats import latency_summary, latency_text
 from ack_latency_bench import send_orders
 from ingest_bench import (
     SECRET,
@@ -32,7 +33,6 @@ from ingest_bench import (
     fresh_database,
     hoster_server,
     machine,
-    percentile,
     postgres_version,
     write_config,
 )
@@ -114,20 +114,11 @@ def bench_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[s
         raise SystemExit(f"{len(missing)} alerts never arrived, e.g. {missing[:3]}")
     latencies = sorted(arrived[o] - answered[o] for o in order_ids)
     result = {
-        "orders": len(latencies),
-        "p50_ms": percentile(latencies, 50) * 1000,
-        "p90_ms": percentile(latencies, 90) * 1000,
-        "p99_ms": percentile(latencies, 99) * 1000,
-        "max_ms": latencies[-1] * 1000,
-        "min_ms": latencies[0] * 1000,
-        "negative": sum(1 for v in latencies if v < 0),
+        **latency_summary(latencies),
         "orders_per_second": sent_rate,
     }
     print(f"{kind:10} {sent_rate:5.1f} orders/s; received alert after 2xx over "
-          f"{result['orders']} orders: p50 {result['p50_ms']:.1f} ms  "
-          f"p90 {result['p90_ms']:.1f} ms  p99 {result['p99_ms']:.1f} ms  "
-          f"max {result['max_ms']:.1f} ms  (min {result['min_ms']:.1f} ms, "
-          f"{result['negative']} before the 2xx was read)", flush=True)
+          f"{result['orders']} orders: {latency_text(result)})", flush=True)
     return result
 
 
