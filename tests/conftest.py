@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from hoster_compliance.config import Config
+from hoster_compliance.config_hashcheck import HashcheckConfig
 from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.service import ComplianceService
@@ -85,6 +86,15 @@ def config(db_url: str, fake_issuer: CallbackServer) -> Config:
 
 @pytest.fixture
 def service(config: Config, clock: FakeClock) -> Iterator[ComplianceService]:
+    svc = ComplianceService(config, clock=clock)
+    yield svc
+    svc.engine.dispose()
+
+
+@pytest.fixture
+def own(db_url: str, clock: FakeClock) -> Iterator[ComplianceService]:
+    """A service with ``[hashcheck]`` (the list ``known.txt``), for own-initiative entries."""
+    config = make_config(db_url, hashcheck=HashcheckConfig(lists=("known.txt",)))
     svc = ComplianceService(config, clock=clock)
     yield svc
     svc.engine.dispose()
