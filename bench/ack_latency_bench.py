@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,9 +122,16 @@ def bench_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    latency_main(__doc__, bench_database, orders=1000, prefix="hc-ack-")
+
+
+def latency_main(doc: str, bench: Callable[[str, argparse.Namespace, Path], dict[str, Any]],
+                 *, orders: int, prefix: str) -> None:
+    """The command line of a latency benchmark over orders sent to a real server (this one and
+    the alert latency's): ``bench`` once per database, the results printed and kept."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--orders", type=int, default=orders)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--concurrency", type=int, default=1)
@@ -137,9 +145,9 @@ def main() -> None:
         info += f", PostgreSQL {postgres_version()}"
     print(info, flush=True)
     results: dict[str, Any] = {"machine": info, "settings": vars(args)}
-    with tempfile.TemporaryDirectory(prefix="hc-ack-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         for kind in args.databases.split(","):
-            results[kind] = bench_database(kind, args, Path(tmp))
+            results[kind] = bench(kind, args, Path(tmp))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2))
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,15 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from _stats import latency_summary, latency_text
-from ack_latency_bench import send_orders
+from ack_latency_bench import latency_main, send_orders
 from ingest_bench import (
     SECRET,
     drop_database,
     free_port,
     fresh_database,
     hoster_server,
-    machine,
-    postgres_version,
     write_config,
 )
 
@@ -123,27 +119,7 @@ def bench_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--orders", type=int, default=300)
-    parser.add_argument("--processes", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--concurrency", type=int, default=1)
-    parser.add_argument("--rate", type=float, default=None,
-                        help="orders per second in all (default: as fast as answered)")
-    parser.add_argument("--json", dest="json_out", default=None)
-    args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    info = machine()
-    if "postgresql" in args.databases:
-        info += f", PostgreSQL {postgres_version()}"
-    print(info, flush=True)
-    results: dict[str, Any] = {"machine": info, "settings": vars(args)}
-    with tempfile.TemporaryDirectory(prefix="hc-alert-") as tmp:
-        for kind in args.databases.split(","):
-            results[kind] = bench_database(kind, args, Path(tmp))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(results, indent=2))
+    latency_main(__doc__, bench_database, orders=300, prefix="hc-alert-")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import base64
 import json
 from typing import Any
 
-from hypothesis import assume, currently_in_test_context, event
+from hypothesis import assume, currently_in_test_context, event, given
 from hypothesis import strategies as st
 
 from hoster_compliance.issuer import IssuerSender
@@ -138,6 +138,10 @@ MESSAGE_IDS = st.text(min_size=1, max_size=60).filter(lambda s: s.strip() != "")
 TIMESTAMPS = st.integers(min_value=0, max_value=2**33)
 #: What :func:`one_change` may change in a signed message.
 SIGNED_PARTS = st.sampled_from(["id", "timestamp", "body", "signature"])
+#: The arguments of a tampering property: a message, the part to change, and ``data`` to draw
+#: the change from (:func:`one_change`).
+given_a_change = given(msg_id=MESSAGE_IDS, timestamp=TIMESTAMPS, body=st.binary(max_size=200),
+                       field=SIGNED_PARTS, data=st.data())
 
 
 def one_change(
