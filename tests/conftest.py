@@ -32,6 +32,7 @@ from tests.helpers import (
     LiveServer,
     make_config,
 )
+from tests.helpers.databases import empty_postgres
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +56,20 @@ def _psycopg(url: str) -> str:
 
 @pytest.fixture(params=DATABASES)
 def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or this session's PostgreSQL database emptied."""
+    """A fresh database: a new SQLite file (empty), or this session's PostgreSQL database
+    emptied to a freshly created schema (``empty_postgres``)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hc.db'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    empty_postgres(url)
+    yield url
+
+
+@pytest.fixture(params=DATABASES)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    """A database without tables, for a test of what creates them (or must not): a new SQLite
+    file, or this session's PostgreSQL database with every table dropped."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hc.db'}"
         return
