@@ -4,10 +4,9 @@
 the HTTP status, JSON body and headers of PROTOCOL 2.3 and never raises for any input, so a hoster
 on Django, FastAPI or plain WSGI gets exactly the receiver's behaviour.
 
-The service is composed of one part per group of use cases, each a module of this package
-(``orders``, ``notices``, ``deliveries`` with the alerts, ``reports`` with the audit trail, and
-``base``: what they share); what stays here is the webhook intake, keys and the service's life
-(construction, health, closing)."""
+The service is composed of one part per group of use cases (``usecases/``: orders, notices,
+deliveries and alerts, reports); what stays here is the webhook intake, keys and the service's
+life (construction, health, closing)."""
 
 from __future__ import annotations
 
@@ -19,27 +18,27 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ..config import Config
-from ..errors import ComplianceError
-from ..logtext import safe
-from ..orders import intake
-from ..protocol import schemas_in as schemas
-from ..protocol.strict_json import parse_json
-from ..store.engine import init_schema, make_engine
-from ..store.group_commit import GroupCommitStats, GroupCommitter
-from ..store.keys import shared_key
-from ..timeutil import Clock, to_micros, utcnow
-from .base import (
+from .config import Config
+from .errors import ComplianceError
+from .logtext import safe
+from .orders import intake
+from .protocol import schemas_in as schemas
+from .protocol.strict_json import parse_json
+from .store.engine import init_schema, make_engine
+from .store.group_commit import GroupCommitStats, GroupCommitter
+from .store.keys import shared_key
+from .timeutil import Clock, to_micros, utcnow
+from .usecases.base import (
     RETRY_AFTER_SECONDS,
     HttpResult,
     error_result,
     storage_errors_translated,
     translating_storage_errors,
 )
-from .deliveries import DeliveryUseCases
-from .notices import NOTICE_MAX_BYTES, NoticeUseCases
-from .orders import OrderUseCases
-from .reports import ReportUseCases
+from .usecases.deliveries import DeliveryUseCases
+from .usecases.notices import NOTICE_MAX_BYTES, NoticeUseCases
+from .usecases.orders import OrderUseCases
+from .usecases.reports import ReportUseCases
 
 __all__ = [
     "NOTICE_MAX_BYTES",
