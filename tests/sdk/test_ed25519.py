@@ -12,13 +12,14 @@ import nacl.encoding
 import nacl.exceptions
 import nacl.signing
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
 from hoster_compliance import errors
 from hoster_compliance.protocol import keys as ed25519
 from hoster_compliance.protocol import signing
+from tests.helpers.fuzz import MESSAGE_IDS, TIMESTAMPS, given_a_change, one_change
 from tests.helpers.keys import (
     OTHER_PUBLIC_KEY,
     OTHER_SIGNING_KEY,
@@ -98,8 +99,7 @@ BODY = b'{"test": 2432232314}'
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
-ids = st.text(min_size=1, max_size=60).filter(lambda s: s.strip() != "")
-timestamps = st.integers(min_value=0, max_value=2**33)
+ids, timestamps = MESSAGE_IDS, TIMESTAMPS
 seeds = st.binary(min_size=32, max_size=32)
 
 
@@ -273,35 +273,13 @@ def test_the_timestamp_is_checked_before_a_v1a_signature() -> None:
         signing.verify([], v1a_headers(), BODY, now=TS + 301, public_keys=[PUBLIC_KEY])
 
 
-@given(
-    msg_id=ids,
-    timestamp=timestamps,
-    body=st.binary(max_size=200),
-    field=st.sampled_from(["id", "timestamp", "body", "signature"]),
-    data=st.data(),
-)
+@given_a_change
 def test_any_change_fails_v1a_verification(
     msg_id: str, timestamp: int, body: bytes, field: str, data: st.DataObject
 ) -> None:
     headers = v1a_headers(msg_id=msg_id, ts=timestamp, body=body)
     assert signing.verify([], headers, body, now=timestamp, public_keys=[PUBLIC_KEY]) == msg_id
-    now = timestamp
-    if field == "id":
-        other = data.draw(ids)
-        assume(other != msg_id)
-        headers["webhook-id"] = other
-    elif field == "timestamp":
-        now = data.draw(timestamps.filter(lambda t: t != timestamp))
-        headers["webhook-timestamp"] = str(now)
-    elif field == "body":
-        other_body = data.draw(st.binary(max_size=200))
-        assume(other_body != body)
-        body = other_body
-    else:
-        signature = bytearray(base64.b64decode(headers["webhook-signature"][4:]))
-        position = data.draw(st.integers(0, len(signature) - 1))
-        signature[position] ^= 1 << data.draw(st.integers(0, 7))
-        headers["webhook-signature"] = "v1a," + base64.b64encode(bytes(signature)).decode()
+    body, now = one_change(field, data, headers, body, timestamp)
     with pytest.raises(errors.InvalidSignature):
         signing.verify([], headers, body, now=now, public_keys=[PUBLIC_KEY])
 

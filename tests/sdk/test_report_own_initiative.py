@@ -5,33 +5,22 @@ information where nothing can be computed."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 
-from hoster_compliance.config_hashcheck import HashcheckConfig
 from hoster_compliance.orders.own_initiative import Finding
 from hoster_compliance.report import build_report, write_dsa_csv
 from hoster_compliance.report.dsa_csv_v11 import NOTHING_NOTE, VLOP_NOTE
 from hoster_compliance.service import ComplianceService
-from tests.helpers import FakeClock, make_config
+from tests.helpers import FakeClock
 from tests.helpers.report import It, add_order, utc
 
 URL = "https://files.example-hosting.nl/"
 MEASURES = "Number of measures taken at the provider's own initiative "
 CATEGORY = "Category of illegal content"
-
-
-@pytest.fixture
-def own(db_url: str, clock: FakeClock) -> Iterator[ComplianceService]:
-    config = make_config(db_url, hashcheck=HashcheckConfig(lists=("known.txt",)))
-    svc = ComplianceService(config, clock=clock)
-    yield svc
-    svc.engine.dispose()
 
 
 def findings(n: int, tag: str) -> list[Finding]:

@@ -31,6 +31,12 @@ LARGE = os.urandom(3 * 1024 * 1024 + 17)  # several reads of the 1 MiB buffer
 
 
 @pytest.fixture
+def db_url(empty_db_url: str) -> str:
+    """A database without tables: a dry run must not even create them."""
+    return empty_db_url
+
+
+@pytest.fixture
 def web_root(tmp_path: Path) -> Path:
     root = tmp_path / "www"
     (root / "user 1" / "photos").mkdir(parents=True)

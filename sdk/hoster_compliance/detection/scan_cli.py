@@ -104,9 +104,9 @@ def scan_command(config_path: str, web_root: str, url_prefix: str, dry_run: bool
 
 
 def _service_for(config: Any) -> Any:
-    from ..cli import _service
+    from ..cli import open_service
 
-    return _service(config)
+    return open_service(config)
 
 
 def _run(files: list[FileEntry], checker: Any, url_prefix: str, threads: int) -> ScanResult:
