@@ -43,7 +43,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("notices",),
     ("report", "metrics"),
     ("sending",),           # which senders the outbox uses: delivery, alerts, notifier composed
-    ("usecases",),          # the parts of ComplianceService (service.py), one group of use cases each
+    ("usecases",),          # ComplianceService's parts (service.py), a group of use cases each
     ("service",),
     ("automation",),
     ("workers",),
