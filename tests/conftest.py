@@ -34,12 +34,12 @@ from tests.helpers import (
     LiveServer,
     make_config,
 )
+from tests.helpers.databases import empty_postgres
 
 # Hypothesis' per-example deadline is a timed assertion: on a shared 2-core machine it fails
 # properties that hold (a 253 ms example against 200 ms). Speed is measured in bench/, not here.
 settings.register_profile("project", deadline=None)
 settings.load_profile("project")
-from tests.helpers.databases import empty_postgres
 
 
 @pytest.fixture(scope="session")
