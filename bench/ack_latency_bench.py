@@ -21,9 +21,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _stats import latency_summary, latency_text
 from ingest_bench import (
     ISSUER,
     SECRET,
@@ -32,7 +34,6 @@ from ingest_bench import (
     fresh_database,
     hoster_server,
     machine,
-    percentile,
     postgres_version,
     signed_request,
     write_config,
@@ -109,30 +110,28 @@ def bench_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[s
             acked[order_id] = callback.received_at
     latencies = sorted(acked[o] - answered[o] for o in order_ids)
     result = {
-        "orders": len(latencies),
-        "p50_ms": percentile(latencies, 50) * 1000,
-        "p90_ms": percentile(latencies, 90) * 1000,
-        "p99_ms": percentile(latencies, 99) * 1000,
-        "max_ms": latencies[-1] * 1000,
-        "min_ms": latencies[0] * 1000,
-        "negative": sum(1 for v in latencies if v < 0),
+        **latency_summary(latencies),
         "unverified": sum(1 for r in received if not r.verified),
         "callbacks": len(received),
         "orders_per_second": sent_rate,
     }
     print(f"{kind:10} {sent_rate:5.1f} orders/s; acknowledgement after 2xx over "
-          f"{result['orders']} orders: "
-          f"p50 {result['p50_ms']:.1f} ms  p90 {result['p90_ms']:.1f} ms  "
-          f"p99 {result['p99_ms']:.1f} ms  max {result['max_ms']:.1f} ms  "
-          f"(min {result['min_ms']:.1f} ms, {result['negative']} before the 2xx was read; "
+          f"{result['orders']} orders: {latency_text(result)}; "
           f"{result['unverified']} unverified)", flush=True)
     return result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    latency_main(__doc__, bench_database, orders=1000, prefix="hc-ack-")
+
+
+def latency_main(doc: str, bench: Callable[[str, argparse.Namespace, Path], dict[str, Any]],
+                 *, orders: int, prefix: str) -> None:
+    """The command line of a latency benchmark over orders sent to a real server (this one and
+    the alert latency's): ``bench`` once per database, the results printed and kept."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--orders", type=int, default=orders)
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--concurrency", type=int, default=1)
@@ -146,9 +145,9 @@ def main() -> None:
         info += f", PostgreSQL {postgres_version()}"
     print(info, flush=True)
     results: dict[str, Any] = {"machine": info, "settings": vars(args)}
-    with tempfile.TemporaryDirectory(prefix="hc-ack-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         for kind in args.databases.split(","):
-            results[kind] = bench_database(kind, args, Path(tmp))
+            results[kind] = bench(kind, args, Path(tmp))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2))
 

@@ -15,25 +15,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from ack_latency_bench import send_orders
+from _stats import latency_summary, latency_text
+from ack_latency_bench import latency_main, send_orders
 from ingest_bench import (
     SECRET,
     drop_database,
     free_port,
     fresh_database,
     hoster_server,
-    machine,
-    percentile,
-    postgres_version,
     write_config,
 )
 
@@ -114,45 +110,16 @@ def bench_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[s
         raise SystemExit(f"{len(missing)} alerts never arrived, e.g. {missing[:3]}")
     latencies = sorted(arrived[o] - answered[o] for o in order_ids)
     result = {
-        "orders": len(latencies),
-        "p50_ms": percentile(latencies, 50) * 1000,
-        "p90_ms": percentile(latencies, 90) * 1000,
-        "p99_ms": percentile(latencies, 99) * 1000,
-        "max_ms": latencies[-1] * 1000,
-        "min_ms": latencies[0] * 1000,
-        "negative": sum(1 for v in latencies if v < 0),
+        **latency_summary(latencies),
         "orders_per_second": sent_rate,
     }
     print(f"{kind:10} {sent_rate:5.1f} orders/s; received alert after 2xx over "
-          f"{result['orders']} orders: p50 {result['p50_ms']:.1f} ms  "
-          f"p90 {result['p90_ms']:.1f} ms  p99 {result['p99_ms']:.1f} ms  "
-          f"max {result['max_ms']:.1f} ms  (min {result['min_ms']:.1f} ms, "
-          f"{result['negative']} before the 2xx was read)", flush=True)
+          f"{result['orders']} orders: {latency_text(result)})", flush=True)
     return result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--orders", type=int, default=300)
-    parser.add_argument("--processes", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--concurrency", type=int, default=1)
-    parser.add_argument("--rate", type=float, default=None,
-                        help="orders per second in all (default: as fast as answered)")
-    parser.add_argument("--json", dest="json_out", default=None)
-    args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    info = machine()
-    if "postgresql" in args.databases:
-        info += f", PostgreSQL {postgres_version()}"
-    print(info, flush=True)
-    results: dict[str, Any] = {"machine": info, "settings": vars(args)}
-    with tempfile.TemporaryDirectory(prefix="hc-alert-") as tmp:
-        for kind in args.databases.split(","):
-            results[kind] = bench_database(kind, args, Path(tmp))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(results, indent=2))
+    latency_main(__doc__, bench_database, orders=300, prefix="hc-alert-")
 
 
 if __name__ == "__main__":

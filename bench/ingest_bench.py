@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from _stats import percentile
 
 from hoster_compliance.protocol import keys as ed25519
 from hoster_compliance.protocol import signing
@@ -303,14 +304,6 @@ def load_main(argv: list[str]) -> None:
         "statuses": statuses, "total": sum(len(rs) for rs in results),
         "client_cpu_share": (cpu.get("end", 0) - cpu.get("start", 0)) / args.duration,
     }))
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an ascending list (nan when empty)."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(int(round(p / 100 * len(sorted_values) + 0.5)) - 1, 0)
-    return sorted_values[min(rank, len(sorted_values) - 1)]
 
 
 def machine_busy() -> tuple[float, float]:

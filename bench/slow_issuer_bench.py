@@ -28,6 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from _stats import percentile
 from ingest_bench import (
     ISSUER,
     SECRET,
@@ -37,7 +38,6 @@ from ingest_bench import (
     hoster_server,
     machine,
     order_body,
-    percentile,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.helpers.slow_peer

@@ -128,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         return fail(keys)
     listen = urlsplit(issuer.api_base)
     order_id = args.order_id or f"sim-{uuid.uuid4().hex[:12]}"
+    # With --ed25519, a callback signed by a key the hoster added since makes the server fetch
+    # the hoster's list again (at most once a minute) before it refuses it.
     with CallbackServer(keys.secrets, public_keys=keys.hoster_keys,
+                        hoster_url=args.receiver if keys.hoster_keys else None,
                         host=listen.hostname or "127.0.0.1", port=listen.port or 80) as callbacks, \
             IssuerSender(args.receiver, issuer.id, keys.secrets[-1:],  # the newest secret signs
                          signing_keys=keys.signing_keys) as sender:

@@ -6,15 +6,18 @@ empty report database and the Commission's templates as reference data."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 from sqlalchemy.engine import Engine
 
 from hoster_compliance.config import Config
+from hoster_compliance.config_hashcheck import HashcheckConfig
 from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.service import ComplianceService
@@ -31,6 +34,12 @@ from tests.helpers import (
     LiveServer,
     make_config,
 )
+from tests.helpers.databases import empty_postgres
+
+# Hypothesis' per-example deadline is a timed assertion: on a shared 2-core machine it fails
+# properties that hold (a 253 ms example against 200 ms). Speed is measured in bench/, not here.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 
 @pytest.fixture(scope="session")
@@ -52,9 +61,35 @@ def _psycopg(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
+@pytest.fixture(scope="session")
+def sqlite_schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the schema ``init_schema`` creates and no rows, made once: copying it
+    costs a millisecond, creating the schema tens."""
+    path = tmp_path_factory.mktemp("schema") / "hc.db"
+    engine = make_engine(f"sqlite:///{path}")
+    init_schema(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(params=DATABASES)
 def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or this session's PostgreSQL database emptied."""
+    """A fresh database with the schema freshly created and no rows: a new SQLite file (a copy
+    of ``sqlite_schema``), or this session's PostgreSQL database emptied (``empty_postgres``).
+    A test of what creates the tables takes ``empty_db_url``."""
+    if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_schema"), tmp_path / "hc.db")
+        yield f"sqlite:///{tmp_path / 'hc.db'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    empty_postgres(url)
+    yield url
+
+
+@pytest.fixture(params=DATABASES)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    """A database without tables, for a test of what creates them (or must not): a new SQLite
+    file, or this session's PostgreSQL database with every table dropped."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hc.db'}"
         return
@@ -85,6 +120,15 @@ def config(db_url: str, fake_issuer: CallbackServer) -> Config:
 
 @pytest.fixture
 def service(config: Config, clock: FakeClock) -> Iterator[ComplianceService]:
+    svc = ComplianceService(config, clock=clock)
+    yield svc
+    svc.engine.dispose()
+
+
+@pytest.fixture
+def own(db_url: str, clock: FakeClock) -> Iterator[ComplianceService]:
+    """A service with ``[hashcheck]`` (the list ``known.txt``), for own-initiative entries."""
+    config = make_config(db_url, hashcheck=HashcheckConfig(lists=("known.txt",)))
     svc = ComplianceService(config, clock=clock)
     yield svc
     svc.engine.dispose()

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .protocol.limits import MAX_ERROR_BODY_BYTES
-
+#: An error body's largest size in bytes (PROTOCOL 13.2); field errors beyond it are summarised.
+#: Its home is here, on the ground floor, beside the bodies it bounds; ``protocol/limits.py``
+#: lists it with the other bounds.
+MAX_ERROR_BODY_BYTES = 64 * 1024
 #: Room kept in an error body for everything but ``fields``.
 _FIELDS_BUDGET = MAX_ERROR_BODY_BYTES - 2048
 #: An unknown field's name is echoed as a key of ``fields``; longer ones are cut.

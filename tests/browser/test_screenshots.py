@@ -1,10 +1,12 @@
-"""Screenshots of the orders page and an order page (README), taken by the browser at 1280 and
-390 px wide from realistic data. Written to ``docs/screenshots/`` when
+"""Screenshots of the orders page, an order page and the deliveries page (README), taken by the
+browser at 1280 and 390 px wide from realistic data (the deliveries: one callback the issuer
+refused, and the alert about it that the chat refused). Written to ``docs/screenshots/`` when
 ``HC_UPDATE_SCREENSHOTS=1``; otherwise to a temporary folder (still checked)."""
 
 from __future__ import annotations
 
 import os
+import re
 import struct
 from collections.abc import Callable
 from datetime import timedelta
@@ -14,12 +16,14 @@ from typing import Any
 from playwright.sync_api import Page
 
 from hoster_compliance.config import Config
+from hoster_compliance.config_alerts import AlertChannel
 from hoster_compliance.delivery.outbox import DeliveryWorker
 from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.service import ComplianceService
 from hoster_compliance.timeutil import format_time, utcnow
 from hoster_compliance_receiver import create_app
 from tests.helpers import OFFLIMITS_SECRET, SECRETS, TOKEN, LiveServer, make_config
+from tests.helpers.hooks import HookSink
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -87,6 +91,20 @@ def _fill(history: _History) -> None:
         "subcategory": "KEYWORD_TERRORIST_CONTENT", "items": _items("tco", 1)})
 
 
+def _fail_one(history: _History, issuer: CallbackServer) -> None:
+    """An order whose acknowledgement the issuer refuses (422), and the chat refusing the
+    ``delivery_failed`` alert about it."""
+    issuer.respond_with(422)
+    history.receive(0.5, "nl-atkm", {
+        "order_id": "ATKM-2026-1193", "kind": "order", "regime": "NL_ATKM",
+        "legal_basis": "Wet bestuursrechtelijke aanpak OKM, art. 6",
+        "statement_of_reasons": "Known child sexual abuse material.",
+        "category": "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
+        "subcategory": "KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL", "items": _items("9001", 1)})
+    history.now += timedelta(seconds=1)
+    assert history.worker.run_once() == 1  # the alert, refused by the chat
+
+
 def _png_size(path: Path) -> tuple[int, int]:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
@@ -94,15 +112,19 @@ def _png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def test_screenshots_of_the_orders_page_and_an_order_page(
+def test_screenshots_of_the_orders_deliveries_and_an_order_page(
     new_page: Callable[..., Page], tmp_path: Path
 ) -> None:
     history = _History()
     with CallbackServer([SECRETS["nl-atkm"], OFFLIMITS_SECRET],
-                        clock=lambda: history.now.timestamp()) as issuer:
-        config = make_config(f"sqlite:///{tmp_path / 'shots.db'}", api_base=issuer.url)
+                        clock=lambda: history.now.timestamp()) as issuer, \
+            HookSink(status=400) as chat:
+        config = make_config(f"sqlite:///{tmp_path / 'shots.db'}", api_base=issuer.url,
+                             alerts=(AlertChannel(name="oncall-chat", channel="webhook",
+                                                  url=chat.url, events=("delivery_failed",)),))
         history.open(config)
         _fill(history)
+        _fail_one(history, issuer)
         history.service.engine.dispose()
     app = create_app(config)  # the real clock from here on
     folder = DOCS if os.environ.get("HC_UPDATE_SCREENSHOTS") == "1" else tmp_path
@@ -117,6 +139,9 @@ def test_screenshots_of_the_orders_page_and_an_order_page(
             page.screenshot(path=str(folder / f"orders{suffix}.png"), full_page=True)
             page.get_by_role("link", name="nl-atkm / ATKM-2026-1187").click()
             page.screenshot(path=str(folder / f"order{suffix}.png"), full_page=True)
-            for name in ("orders", "order"):
+            page.get_by_role("link", name="Deliveries").click()
+            page.get_by_role("button", name=re.compile("^Retry alert")).wait_for()
+            page.screenshot(path=str(folder / f"deliveries{suffix}.png"), full_page=True)
+            for name in ("orders", "order", "deliveries"):
                 assert _png_size(folder / f"{name}{suffix}.png")[0] == width
     app.extensions["hoster_compliance"].engine.dispose()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -75,6 +76,51 @@ def test_a_public_key_issuer_gets_an_acknowledgement_signed_with_the_published_k
     assert ack.headers["webhook-signature"].startswith("v1a,")
     assert ack.path == "/v1/orders/ord-1/acknowledgement"
     assert ack.payload["data"]["received_at"] == response.json()["received_at"]
+
+
+def test_an_issuer_refetches_the_published_keys_when_the_hoster_has_rotated(db_url: str) -> None:
+    """The issuer fetched the hoster's key list, then the hoster rotated to a new key (and has
+    already dropped the old one): the acknowledgement, signed with the new key only, verifies
+    after the CallbackServer fetched the list again from the real receiver."""
+    issuer_key, issuer_public = ed25519.generate_key_pair()
+    old_key, new_key = ed25519.generate_key_pair()[0], ed25519.generate_key_pair()[0]
+    callback_port = free_port()
+
+    def hoster(*signing_keys: str, worker: bool) -> Any:
+        return create_app(Config(
+            hoster_id="example-hosting", database_url=db_url, operator_tokens=(TOKEN,),
+            signing_keys=signing_keys,
+            issuers=(IssuerConfig(id="eu-tco", member_state="NL", public_keys=(issuer_public,),
+                                  api_base=f"http://127.0.0.1:{callback_port}",
+                                  default_regime="EU_TCO"),),
+        ), start_worker=worker)
+
+    before, after = hoster(old_key, worker=False), hoster(new_key, worker=True)
+    serving = [before]  # what the receiver's address serves: a restart swaps it
+
+    def receiver_app(environ: Any, start_response: Any) -> Any:
+        return serving[0](environ, start_response)
+
+    try:
+        with LiveServer(receiver_app) as receiver:
+            published = fetch_public_keys(receiver.url)
+            with CallbackServer(public_keys=published, hoster_url=receiver.url,
+                                port=callback_port) as issuer, \
+                    IssuerSender(receiver.url, "eu-tco", signing_keys=issuer_key) as sender:
+                serving[0] = after  # the hoster restarts with only the new key
+                response = sender.send_order(order_data(regime="EU_TCO",
+                                                        issued_at="2026-01-01T00:00:00Z"))
+                assert response.status_code == 201, response.text
+                (ack,) = issuer.wait_for(1, timeout=10.0)
+    finally:
+        after.extensions["hoster_compliance_worker"].stop()
+        for app in (before, after):
+            app.extensions["hoster_compliance"].engine.dispose()
+    assert [ed25519.public_key_text(k) for k in published] == [
+        ed25519.public_key_text(ed25519.parse_signing_key(old_key))]
+    assert ack.verified and ack.status == 200 and issuer.key_fetches == 1
+    assert [ed25519.public_key_text(k) for k in issuer.public_keys] == [
+        ed25519.public_key_text(ed25519.parse_signing_key(new_key))]
 
 
 def test_readme_ed25519_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,6 @@ issuers, a valid order, and the real receiver served on a loopback port."""
 from __future__ import annotations
 
 import os
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ from werkzeug.serving import make_server
 
 from hoster_compliance.config import Config, IssuerConfig
 from hoster_compliance.store.engine import make_engine
+
+from .served import Served
 
 #: The repository's root (examples/, bench/ and the packaged templates are read from it).
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,22 +100,13 @@ def order_data(order_id: str = "ord-1", **overrides: Any) -> dict[str, Any]:
     return data
 
 
-class LiveServer:
+class LiveServer(Served):
     """The real receiver app served over HTTP on a loopback port, in a thread."""
 
     def __init__(self, app: Any) -> None:
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        super().__init__(self.server)
 
 
 def write_config_file(tmp_path: Path, db_url: str) -> str:

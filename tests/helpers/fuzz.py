@@ -3,10 +3,11 @@ test issuer's secret, and hypothesis strategies for odd text and any JSON value.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
-from hypothesis import currently_in_test_context, event
+from hypothesis import assume, currently_in_test_context, event, given
 from hypothesis import strategies as st
 
 from hoster_compliance.issuer import IssuerSender
@@ -130,3 +131,40 @@ json_values = st.recursive(
                                                                       max_size=5),
     max_leaves=20,
 ) | deep
+
+
+#: Message ids and Unix timestamps of signed webhooks (PROTOCOL 2.2).
+MESSAGE_IDS = st.text(min_size=1, max_size=60).filter(lambda s: s.strip() != "")
+TIMESTAMPS = st.integers(min_value=0, max_value=2**33)
+#: What :func:`one_change` may change in a signed message.
+SIGNED_PARTS = st.sampled_from(["id", "timestamp", "body", "signature"])
+#: The arguments of a tampering property: a message, the part to change, and ``data`` to draw
+#: the change from (:func:`one_change`).
+given_a_change = given(msg_id=MESSAGE_IDS, timestamp=TIMESTAMPS, body=st.binary(max_size=200),
+                       field=SIGNED_PARTS, data=st.data())
+
+
+def one_change(
+    field: str, data: st.DataObject, headers: dict[str, str], body: bytes, timestamp: int
+) -> tuple[bytes, int]:
+    """Change one ``field`` of a signed message (``headers`` in place): its id, its timestamp,
+    its body, or one bit of its signature; returns the body and the time to verify at."""
+    now = timestamp
+    if field == "id":
+        other = data.draw(MESSAGE_IDS)
+        assume(other != headers["webhook-id"])
+        headers["webhook-id"] = other
+    elif field == "timestamp":
+        now = data.draw(TIMESTAMPS.filter(lambda t: t != timestamp))
+        headers["webhook-timestamp"] = str(now)
+    elif field == "body":
+        other_body = data.draw(st.binary(max_size=200))
+        assume(other_body != body)
+        body = other_body
+    else:
+        scheme, _, text = headers["webhook-signature"].partition(",")
+        signature = bytearray(base64.b64decode(text))
+        position = data.draw(st.integers(0, len(signature) - 1))
+        signature[position] ^= 1 << data.draw(st.integers(0, 7))
+        headers["webhook-signature"] = f"{scheme}," + base64.b64encode(bytes(signature)).decode()
+    return body, now

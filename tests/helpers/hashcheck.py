@@ -5,15 +5,16 @@ error status, another body, or a slow answer."""
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .served import Served
+
 USERNAME, PASSWORD = "example-hosting", "hashcheck-password-1234"
 
 
-class HashCheckServer:
+class HashCheckServer(Served):
     """``known`` holds lowercase hex hashes; ``fail_next`` answers that many requests with
     ``fail_status``; ``body`` replaces the answer; ``delay`` sleeps before answering."""
 
@@ -61,13 +62,4 @@ class HashCheckServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_port}/api"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> HashCheckServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
+        super().__init__(self.httpd)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .served import Served
+
 
 @dataclass(frozen=True)
 class Post:
@@ -20,7 +22,7 @@ class Post:
     status: int  # what the sink answered
 
 
-class HookSink:
+class HookSink(Served):
     """``with HookSink(status=202) as hook:`` POSTs to ``hook.url`` (any path) are kept in
     ``hook.posts``. ``statuses`` answers the next requests with these statuses first (then
     ``status``); ``retry_after`` is sent with every answer when set."""
@@ -57,22 +59,7 @@ class HookSink:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_port}{path}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       daemon=True)
-
-    def __enter__(self) -> HookSink:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop answering: afterwards a connection is refused."""
-        if self.thread.is_alive():
-            self.server.shutdown()
-            self.thread.join(5)
-        self.server.server_close()
+        super().__init__(self.server)
 
     @property
     def bodies(self) -> list[Any]:

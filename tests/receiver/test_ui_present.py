@@ -8,12 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hoster_compliance.errors import InvalidQuery
 from hoster_compliance_receiver.ui.charts import effect_chart, nice_ceiling, orders_chart
 from hoster_compliance_receiver.ui.present import (
     action_body,
     deadline_view,
     decode_item,
     encode_item,
+    item_page,
+    notifier_view,
     safe_next,
 )
 
@@ -98,3 +101,34 @@ def test_the_charts_draw_one_bar_per_value_with_its_figure() -> None:
     effect = str(effect_chart(months))
     assert effect.count("<rect") == 1 and "2026-01: median 1.50 h" in effect
     assert "style=" not in svg + effect and "<script" not in svg + effect
+
+
+def test_item_page_cuts_the_items_and_names_every_page() -> None:
+    items = [{"n": n} for n in range(1, 251)]
+    first = item_page(items, None)
+    assert (first["number"], first["pages"], first["first"], first["last"]) == (1, 3, 1, 100)
+    assert first["items"] == items[:100] and first["total"] == 250
+    assert first["ranges"] == [(1, 1, 100), (2, 101, 200), (3, 201, 250)]
+    last = item_page(items, "3")
+    assert (last["first"], last["last"], last["items"]) == (201, 250, items[200:])
+    assert item_page(items, "") == first
+    empty = item_page([], None)
+    assert (empty["pages"], empty["first"], empty["last"], empty["items"]) == (1, 0, 0, [])
+    assert item_page(items[:10], "2", per_page=5)["items"] == items[5:10]
+    for bad in ("0", "4", "-1", "x", " 1", "\u0661", "1e2"):
+        with pytest.raises(InvalidQuery, match="from 1 to 3"):
+            item_page(items, bad)
+
+
+def test_notifier_view_says_given_erased_or_none() -> None:
+    given = {"issuer_id": "public", "notifier": {"name": "A", "email": None}, "events": []}
+    assert notifier_view(given) == {"state": "given", "name": "A", "email": None}
+    erased = {"issuer_id": "public", "notifier": None, "events": [
+        {"type": "received", "at": "2026-01-01T00:00:00Z", "detail": {}},
+        {"type": "notifier_erased", "at": "2027-01-01T00:00:00Z",
+         "detail": {"retention_days": 365}}]}
+    assert notifier_view(erased) == {"state": "erased", "at": "2027-01-01T00:00:00Z",
+                                     "days": 365}
+    assert notifier_view({"issuer_id": "public", "notifier": None, "events": []}) == {
+        "state": "none"}
+    assert notifier_view({"issuer_id": "nl-atkm", "notifier": None, "events": []}) is None

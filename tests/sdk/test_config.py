@@ -4,8 +4,6 @@ ConfigError naming its dotted key, without ever echoing a secret."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,59 +15,19 @@ from hoster_compliance.config import (
     load_config,
 )
 from hoster_compliance.errors import ConfigError
+from tests.helpers import ISSUER_SECRET as REF_SECRET  # the Standard Webhooks test vector
 
-REF_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # Standard Webhooks test vector
+# The shared write-and-load table, by the short names these tests read best with.
+from tests.helpers.config_files import CONFIG_TOKEN as TOKEN
+from tests.helpers.config_files import config_error as _error
+from tests.helpers.config_files import config_text as _text
+from tests.helpers.config_files import issuer_settings as _issuer
+from tests.helpers.config_files import load_text as _load
+from tests.helpers.config_files import secret_for
+from tests.helpers.config_files import top_settings as _top
+
 NEW_SECRET = "whsec_c2VjcmV0LW51bWJlci10d28tZm9yLXJvdGF0aW9u"
 BAD_SECRET = "whsec_TOPSECRET!notbase64%%"
-TOKEN = "operator-token-1"
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return str(value)  # int, float (inf, nan are TOML too)
-
-
-def _text(top: dict[str, Any], issuers: list[dict[str, Any]]) -> str:
-    lines = [f"{k} = {_toml(v)}" for k, v in top.items()]
-    for issuer in issuers:
-        lines.append("[[issuers]]")
-        lines += [f"{k} = {_toml(v)}" for k, v in issuer.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _top() -> dict[str, Any]:
-    return {"hoster_id": "h1", "database_url": "sqlite:///c.db", "operator_tokens": [TOKEN]}
-
-
-def _secret_for(issuer_id: str) -> str:
-    """A secret of this issuer's own (PROTOCOL 13.3: no two issuers share one)."""
-    return "whsec_" + base64.b64encode(hashlib.sha256(issuer_id.encode()).digest()).decode()
-
-
-def _issuer(**changes: Any) -> dict[str, Any]:
-    issuer_id = changes.get("id", "nl-atkm")
-    issuer = {"id": issuer_id, "member_state": "NL",
-              "secrets": [REF_SECRET if issuer_id == "nl-atkm" else _secret_for(issuer_id)],
-              "api_base": "https://issuer.example/api"}
-    issuer.update(changes)
-    return issuer
-
-
-def _load(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> Config:
-    path = tmp_path / "hc.toml"
-    path.write_text(text, encoding="utf-8")
-    return load_config(path, environ=environ if environ is not None else {})
-
-
-def _error(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> ConfigError:
-    with pytest.raises(ConfigError) as info:
-        _load(tmp_path, text, environ)
-    return info.value
 
 
 # -- valid files ------------------------------------------------------------------------------
@@ -570,9 +528,9 @@ def test_an_operator_token_under_16_characters_is_refused(tmp_path: Path, token:
 
 
 def test_one_secret_for_two_issuers_is_refused(tmp_path: Path) -> None:
-    shared = _secret_for("shared")
+    shared = secret_for("shared")
     issuers = [_issuer(), _issuer(id="a", secrets=[shared]),
-               _issuer(id="b", secrets=[_secret_for("b"), shared.removeprefix("whsec_")])]
+               _issuer(id="b", secrets=[secret_for("b"), shared.removeprefix("whsec_")])]
     err = _error(tmp_path, _text(_top(), issuers))
     assert err.key == "issuers[2].secrets[1]"  # the same key, with or without whsec_
     assert "issuers[1] (a)" in err.problem and "its own" in err.problem

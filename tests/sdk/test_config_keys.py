@@ -4,60 +4,28 @@ one error naming the setting, never the key."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hoster_compliance.config import Config, IssuerConfig, load_config
+from hoster_compliance.config import Config, IssuerConfig
 from hoster_compliance.errors import ConfigError
 from hoster_compliance.protocol import keys as ed25519
 from hoster_compliance.protocol import signing
 from tests.helpers import ISSUER_SECRET, OLD_SECRET
+
+# The shared write-and-load table, by the short names these tests read best with.
+from tests.helpers.config_files import config_error as _error
+from tests.helpers.config_files import config_text as _text
+from tests.helpers.config_files import issuer_settings as _issuer
+from tests.helpers.config_files import load_text as _load
+from tests.helpers.config_files import top_settings as _top
 from tests.helpers.keys import OTHER_PUBLIC_KEY, OTHER_SIGNING_KEY, PUBLIC_KEY, SIGNING_KEY
 
 HOSTER_KEY, HOSTER_PUBLIC = ed25519.generate_key_pair()
 NEW_HOSTER_KEY, NEW_HOSTER_PUBLIC = ed25519.generate_key_pair()
 ENV = {"HC_SIGNING_KEY": HOSTER_KEY}
-TOKEN = "operator-token-1"
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return json.dumps(value)  # strings
-
-
-def _text(top: dict[str, Any], issuers: list[dict[str, Any]]) -> str:
-    lines = [f"{k} = {_toml(v)}" for k, v in top.items()]
-    for issuer in issuers:
-        lines.append("[[issuers]]")
-        lines += [f"{k} = {_toml(v)}" for k, v in issuer.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _top() -> dict[str, Any]:
-    return {"hoster_id": "h1", "database_url": "sqlite:///c.db", "operator_tokens": [TOKEN]}
-
-
-def _issuer(**changes: Any) -> dict[str, Any]:
-    issuer = {"id": "nl-atkm", "member_state": "NL", "secrets": [ISSUER_SECRET],
-              "api_base": "https://issuer.example/api"}
-    issuer.update(changes)
-    return issuer
-
-
-def _load(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> Config:
-    path = tmp_path / "hc.toml"
-    path.write_text(text, encoding="utf-8")
-    return load_config(path, environ=environ if environ is not None else {})
-
-
-def _error(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> ConfigError:
-    with pytest.raises(ConfigError) as info:
-        _load(tmp_path, text, environ)
-    return info.value
 
 
 def _keyed_issuer(**changes: Any) -> dict[str, Any]:

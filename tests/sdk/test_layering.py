@@ -1,6 +1,7 @@
 """The arrows point inward: the SDK never imports a web framework or the Flask adapter (not even
-inside a function), and no two modules import each other, directly or in a circle. Read from the
-source with ``ast``, so an import hidden in a function counts; the runtime check stays too."""
+inside a function), no two modules import each other, directly or in a circle, and no package of
+the SDK imports one on a higher floor (``FLOORS``). Read from the source with ``ast``, so an import
+hidden in a function counts; the runtime check stays too."""
 
 from __future__ import annotations
 
@@ -21,6 +22,35 @@ PACKAGES = {
     "hoster_compliance": Path(hoster_compliance.__file__).parent,
     "hoster_compliance_receiver": Path(hoster_compliance_receiver.__file__).parent,
 }
+
+
+#: The SDK's floors, from the ground up: a module may import modules of its own floor and of the
+#: floors below, never of a floor above (a package's name stands for all its modules). A new
+#: top-level module or package must be given its floor here.
+FLOORS: tuple[tuple[str, ...], ...] = (
+    # the ground: imports nothing of the project above it
+    ("errors", "vocabulary", "timeutil", "logtext", "auth"),
+    ("protocol",),          # the wire: signatures, schemas, regimes, callback messages
+    ("store", "starter"),
+    ("config_values",),
+    ("config_mail", "config_notices", "config_hashcheck"),
+    ("config_alerts",),
+    ("config",),
+    ("delivery",),          # the outbox's machinery; it knows no channel of its own above it
+    ("issuer",),            # the issuer's side: its HTTP goes through delivery's bounded sessions
+    ("alerts", "notifier"),  # raised and queued in their cause's transaction by orders, notices
+    ("orders",),
+    ("notices",),
+    ("report", "metrics"),
+    ("sending",),           # which senders the outbox uses: delivery, alerts, notifier composed
+    ("usecases",),          # ComplianceService's parts (service.py), a group of use cases each
+    ("service",),
+    ("automation",),
+    ("workers",),
+    ("cli",),
+    ("detection",),         # adds the ``scan`` command to the CLI through an entry point
+)
+SDK = "hoster_compliance"
 
 
 def _module_name(package: str, root: Path, path: Path) -> str:
@@ -116,6 +146,36 @@ def forbidden_imports(modules: dict[str, tuple[Path, str]]) -> list[str]:
     return sorted(bad.values())
 
 
+def floor_of(module: str) -> int | None:
+    """The floor of an SDK module (None: the package's own ``__init__``, above every floor)."""
+    parts = module.split(".")
+    if parts[0] != SDK or len(parts) == 1:
+        return None
+    for n, floor in enumerate(FLOORS):
+        if parts[1] in floor:
+            return n
+    raise AssertionError(f"{parts[1]} has no floor in FLOORS: give it one")
+
+
+def upward_imports(modules: dict[str, tuple[Path, str]]) -> list[str]:
+    """One ``file:line: module (floor) imports module (floor)`` per import of an SDK module that
+    names a module on a higher floor, at any depth of the tree (a function's imports too)."""
+    bad: dict[tuple[Path, int, str], str] = {}
+    for name, (path, source) in modules.items():
+        here = floor_of(name)
+        if here is None:
+            continue
+        for target, line in imports_of(name, path, source):
+            if target not in modules:
+                continue
+            there = floor_of(target)
+            if there is not None and there > here:
+                top = target.split(".")[1]
+                bad.setdefault((path, line, top), f"{path.name}:{line}: {name} (floor {here}) "
+                               f"imports {target} (floor {there})")
+    return sorted(bad.values())
+
+
 def test_the_sdk_imports_no_framework_and_not_the_adapter() -> None:
     modules = sources()
     assert "hoster_compliance.cli" in modules and "hoster_compliance_receiver.app" in modules
@@ -124,6 +184,15 @@ def test_the_sdk_imports_no_framework_and_not_the_adapter() -> None:
 
 def test_no_import_cycle() -> None:
     assert cycles(graph(sources())) == []
+
+
+def test_every_sdk_module_has_a_floor() -> None:
+    modules = [name for name in sources() if name.startswith(SDK + ".")]
+    assert {name.split(".")[1] for name in modules} <= {m for f in FLOORS for m in f}
+
+
+def test_no_sdk_module_imports_a_higher_floor() -> None:
+    assert upward_imports(sources()) == []
 
 
 # -- the checks themselves fail on what they are meant to catch ---------------------------------
@@ -150,6 +219,22 @@ def test_an_import_cycle_hidden_in_a_function_is_found() -> None:
     found = cycles(graph(modules))
     assert any({"hoster_compliance.timeutil", "hoster_compliance.service"} <= set(c)
                for c in found)
+
+
+@pytest.mark.parametrize(("module", "code"), [
+    ("hoster_compliance.errors", "from .protocol.limits import MAX_ITEMS"),
+    ("hoster_compliance.delivery.outbox", "def f():\n    from ..alerts import queue\n"),
+    ("hoster_compliance.orders.actions",
+     "class C:\n    def m(self):\n        import hoster_compliance.notices.intake\n"),
+    ("hoster_compliance.alerts.reads", "from ..orders import reads"),
+    ("hoster_compliance.store.tables", "from hoster_compliance.config import Config as C"),
+])
+def test_an_import_of_a_higher_floor_is_found(module: str, code: str) -> None:
+    modules = sources()
+    path, source = modules[module]
+    before = upward_imports(modules)
+    modules[module] = (path, source + "\n" + code)
+    assert len(upward_imports(modules)) == len(before) + 1
 
 
 def test_relative_imports_resolve() -> None:

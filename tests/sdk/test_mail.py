@@ -5,6 +5,7 @@ outcome, the password never in an error."""
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -89,6 +90,25 @@ def test_starttls_without_login(tls: tuple[Path, Path]) -> None:
         assert result.ok, result.error
         smtp.wait(1)
     assert smtp.envelopes[0][2:] == (False, True)
+
+
+def test_the_default_tls_context_writes_no_key_log(
+    tls: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With SSLKEYLOGFILE set (after the sink made its own context), STARTTLS through the
+    default context leaves no key log: the mail's session secrets stay in memory."""
+    keylog = tmp_path / "tls-keys.log"
+    with SmtpSink(tls=tls) as smtp:
+        monkeypatch.setenv("SSLKEYLOGFILE", str(keylog))
+        mail = _mail(smtp.url)
+        sender = MailSender(mail, timeout=5)
+        sender.ssl_context.load_verify_locations(tls[0])  # the default context, plus our CA
+        result = sender.send(_message(mail))  # type: ignore[arg-type]
+        assert result.ok, result.error
+        smtp.wait(1)
+    assert smtp.envelopes[0][2:] == (False, True)  # encrypted
+    assert not keylog.exists()
+    assert ssl.create_default_context().keylog_filename == str(keylog)  # what it avoids
 
 
 def test_smtps_speaks_tls_from_the_first_byte(tls: tuple[Path, Path]) -> None:

@@ -3,30 +3,20 @@ callbacks, listed, run through automation, and ``reinstated`` with its rules."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from hoster_compliance.automation import AutomationContext, AutomationRunner
-from hoster_compliance.config_hashcheck import HashcheckConfig
 from hoster_compliance.errors import Conflict, InvalidPayload
 from hoster_compliance.orders.own_initiative import Finding
 from hoster_compliance.service import ComplianceService
-from tests.helpers import FakeClock, make_config
+from tests.helpers import FakeClock
 from tests.helpers.webhooks import envelope, post, receive
 
 URL = "https://files.example-hosting.nl/"
 FINDINGS = [Finding(URL + "a.jpg", "sha1", "a" * 40, "hash list known.txt"),
             Finding(URL + "b.jpg", "md5", "b" * 32, "the hash service")]
-
-
-@pytest.fixture
-def own(db_url: str, clock: FakeClock) -> Iterator[ComplianceService]:
-    config = make_config(db_url, hashcheck=HashcheckConfig(lists=("known.txt",)))
-    svc = ComplianceService(config, clock=clock)
-    yield svc
-    svc.engine.dispose()
 
 
 def test_an_entry_is_stored_listed_and_sends_nothing(own: ComplianceService,

@@ -5,31 +5,22 @@ information where nothing can be computed."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
+from sqlalchemy.engine import Engine
 
-from hoster_compliance.config_hashcheck import HashcheckConfig
 from hoster_compliance.orders.own_initiative import Finding
-from hoster_compliance.report import write_dsa_csv
+from hoster_compliance.report import build_report, write_dsa_csv
 from hoster_compliance.report.dsa_csv_v11 import NOTHING_NOTE, VLOP_NOTE
 from hoster_compliance.service import ComplianceService
-from tests.helpers import FakeClock, make_config
+from tests.helpers import FakeClock
+from tests.helpers.report import It, add_order, utc
 
 URL = "https://files.example-hosting.nl/"
 MEASURES = "Number of measures taken at the provider's own initiative "
 CATEGORY = "Category of illegal content"
-
-
-@pytest.fixture
-def own(db_url: str, clock: FakeClock) -> Iterator[ComplianceService]:
-    config = make_config(db_url, hashcheck=HashcheckConfig(lists=("known.txt",)))
-    svc = ComplianceService(config, clock=clock)
-    yield svc
-    svc.engine.dispose()
 
 
 def findings(n: int, tag: str) -> list[Finding]:
@@ -110,3 +101,28 @@ def test_entries_of_another_period_are_left_out(own: ComplianceService,
     own.record_own_initiative(findings(1, "z"))
     assert own.report("2025-01-01", "2025-12-31")["own_initiative"]["total"]["count"] == 0
     assert own.report("2026-11-22", "2026-11-22")["own_initiative"]["total"]["count"] == 1
+
+
+def test_notices_processed_solely_by_automated_means(report_engine: Engine) -> None:
+    """Part 8's notices: a completed notice all of whose actions were automated counts as
+    processed solely by automated means, whatever the actions (not only effect-giving ones);
+    open and withdrawn notices count in neither; the period's slices add up (workers=2)."""
+    auto = It("removed", 1.0, automated=True)
+    for when in (utc(2026, 2, 1), utc(2026, 11, 1)):  # one in each half of the year
+        add_order(report_engine, when, kind="notice", items_=(auto, auto))
+        add_order(report_engine, when, kind="notice",
+                  items_=(auto, It("not_found", 2.0, automated=True)))
+        add_order(report_engine, when, kind="notice", items_=(auto, It("removed", 2.0)))
+        add_order(report_engine, when, kind="notice", items_=(It("not_found", 1.0),))
+        add_order(report_engine, when, kind="notice", items_=(auto, It(None)))  # open
+        add_order(report_engine, when, kind="notice", items_=(auto,), withdrawn_h=3.0)
+        add_order(report_engine, when, items_=(auto,))  # an order: not a notice
+    for workers in (1, 2):
+        report = build_report(report_engine, date(2026, 1, 1), date(2026, 12, 31),
+                              now=utc(2027, 1, 1), workers=workers)
+        notices = report["automated_means"]["notices"]
+        assert (notices["solely_automated"], notices["not_automated"]) == (4, 4)
+        # effect-giving measures on notices: 2 + 1 + 1 + 0 + 1 automated each half (the
+        # withdrawn notice left out), 1 not automated
+        assert report["automated_means"]["total"]["automated"] == 2 * (5 + 1)
+        assert report["automated_means"]["total"]["not_automated"] == 2

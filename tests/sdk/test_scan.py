@@ -21,11 +21,19 @@ from hoster_compliance.store.engine import make_engine
 from hoster_compliance.store.tables import deliveries, items, orders
 from tests.helpers import write_config_file
 from tests.helpers.hashcheck import PASSWORD, USERNAME, HashCheckServer
+from tests.helpers.processes import CLI
+from tests.helpers.unprivileged import run_bound_by_modes
 
 PREFIX = "https://files.example-hosting.nl/"
 LISTED = b"listed in known.txt"
 SERVICE_KNOWN = b"known to the service"
 LARGE = os.urandom(3 * 1024 * 1024 + 17)  # several reads of the 1 MiB buffer
+
+
+@pytest.fixture
+def db_url(empty_db_url: str) -> str:
+    """A database without tables: a dry run must not even create them."""
+    return empty_db_url
 
 
 @pytest.fixture
@@ -178,15 +186,31 @@ def test_a_failed_check_stops_with_2_and_keeps_what_was_found(
     assert len(hash_service.requests) == 3  # one check, three attempts, then fail closed
 
 
-def test_unreadable_file_is_reported_and_exits_2(config_path: str, web_root: Path,
-                                                 db_url: str) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root reads every file")
+def test_unreadable_files_and_folders_are_reported_and_exit_2(
+        config_path: str, web_root: Path, db_url: str) -> None:
+    """The real command, bound by file modes (as root, without the capabilities that let root
+    ignore them): a file and a folder it cannot read are reported, never taken as checked, and
+    the scan exits 2 with the matches it could read entered."""
     locked = web_root / "ünï" / "locked.txt"
-    locked.write_bytes(b"x")
+    locked.write_bytes(LISTED)  # known: a scan that read it would enter it
+    (web_root / "locked dir").mkdir()
+    (web_root / "locked dir" / "inside.jpg").write_bytes(LISTED)
     locked.chmod(0)
-    result = scan(config_path, web_root, "ünï")
-    assert result.exit_code == 2 and "not checked: ünï/locked.txt" in result.output
+    (web_root / "locked dir").chmod(0)
+    try:
+        done = run_bound_by_modes([*CLI, "scan", "--config", config_path, "--web-root",
+                                   str(web_root), "--url-prefix", PREFIX])
+    finally:
+        (web_root / "locked dir").chmod(0o700)  # so that pytest can remove it
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "not checked: ünï/locked.txt: Permission denied" in done.stderr, done.stderr
+    assert "not checked: locked dir/: Permission denied" in done.stderr, done.stderr
+    assert "2 files or folders could not be checked" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "scanned 6 files" in done.stdout and "locked" not in done.stdout, done.stdout
+    [entry] = entries(db_url)  # the readable matches are entered all the same
+    assert [i.url.rsplit("/", 1)[-1] for i in entry["items"]] == [
+        "in-link.gif", "service.gif", "zee%20bij%20Noordwijk%20%C3%A9.jpg"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

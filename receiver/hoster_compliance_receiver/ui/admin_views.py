@@ -1,4 +1,5 @@
-"""Deliveries (with the retry button), the transparency report, and the audit trail."""
+"""Deliveries and alerts (with their retry buttons), the transparency report, and the audit
+trail."""
 
 from __future__ import annotations
 
@@ -20,13 +21,18 @@ CHART_MONTHS = 36
 
 @bp.get("/deliveries")
 def deliveries() -> Any:
-    """Callbacks to issuers; failed ones first (the default), each with a retry button."""
+    """Callbacks to issuers, and alerts to the hoster's people, each failed one with a retry
+    button. By default the failed callbacks, and the failed and still pending alerts."""
+    svc = service()
     state = request.args.get("state", "failed") or None
     if state == "all":
         state = None
-    listing = service().list_deliveries(state, request.args.get("limit"))
+    limit = request.args.get("limit")
+    listing = svc.list_deliveries(state, limit)
+    alert_states: tuple[str | None, ...] = ("failed", "pending") if state == "failed" else (state,)
+    alerts = [a for s in alert_states for a in svc.list_alerts(s, limit)["alerts"]]
     return page("ui/deliveries.html", deliveries=listing["deliveries"], state=state or "all",
-                states=DELIVERY_STATES)
+                states=DELIVERY_STATES, alerts=alerts)
 
 
 @bp.post("/deliveries/<int:delivery_id>/retry")
@@ -41,6 +47,17 @@ def retry_delivery(delivery_id: int) -> Any:
         return redirect(url_for("ui.order", issuer_id=issuer_id, order_id=order_id)
                         + "#deliveries", 303)
     return redirect(url_for("ui.deliveries"), 303)
+
+
+@bp.post("/alerts/<int:alert_id>/retry")
+def retry_alert(alert_id: int) -> Any:
+    try:
+        alert = service().retry_alert(alert_id, actor=g.actor)
+        flash(f"Alert {alert_id} ({alert['event']} through {alert['channel']}) is queued "
+              "again.", "ok")
+    except (Conflict, UnknownDelivery) as exc:
+        flash(f"Alert {alert_id} was not retried: {exc.message}", "error")
+    return redirect(url_for("ui.deliveries") + "#alerts", 303)
 
 
 def _period() -> tuple[date, date]:

@@ -17,7 +17,14 @@ from hoster_compliance.orders.reads import KINDS, STATUSES
 from hoster_compliance.vocabulary import EFFECT_ACTIONS, RECORDABLE_ACTIONS
 
 from .blueprint import bp, page, service
-from .present import action_body, deadline_view, decode_item, encode_item
+from .present import (
+    action_body,
+    deadline_view,
+    decode_item,
+    encode_item,
+    item_page,
+    notifier_view,
+)
 
 PAGE_SIZE = "50"
 #: Fields the order page lays out itself; any other field of the order detail (a later
@@ -28,7 +35,7 @@ _SHOWN = frozenset({
     "items_total", "items_resolved", "legal_basis", "statement_of_reasons", "issued_at",
     "items", "territorial_scope", "redress", "confidential", "preserve_for_days",
     "trusted_flagger", "issuer_member_state", "withdrawn_at", "completed_at", "deliveries",
-    "events",
+    "events", "notifier",
 })
 
 
@@ -56,22 +63,19 @@ def _order_page(issuer_id: str, order_id: str, status: int = 200, **extra: Any) 
     svc = service()
     order = svc.get_order(issuer_id, order_id)
     issuer = svc.config.issuer(issuer_id)
+    shown = item_page(order["items"], request.args.get("items_page"))
+    decided = [i["item_id"] for i in shown["items"] if i["action"] is not None]
     return page(
         "ui/order.html", status, order=order, deadline=deadline_view(order, svc.clock()),
         issuer_name=issuer.name if issuer is not None else None,
         actions=RECORDABLE_ACTIONS, effect_actions=EFFECT_ACTIONS, encode_item=encode_item,
         open_items=sum(1 for i in order["items"] if i["action"] is None),
-        statements=_statements(order),
+        item_page=shown, notifier=notifier_view(order),
+        statements=svc.item_statements(issuer_id, order_id, decided) if decided else [],
         other_fields={k: v for k, v in order.items() if k not in _SHOWN and v is not None},
         form_error=extra.pop("form_error", None), form_values=extra.pop("form_values", {}),
         **extra,
     )
-
-
-def _statements(order: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """PLACE FOR STATEMENTS OF REASONS (PROTOCOL 10.3): the order page shows a "Statements of
-    reasons" section when this returns a list; ``None`` (no such service yet) hides it."""
-    return None
 
 
 @bp.get("/orders/<issuer_id>/<order_id>")
@@ -100,8 +104,9 @@ def act(issuer_id: str, order_id: str) -> Any:
         done = [i for i in result["items"] if i["action"] is not None]
         flash(f"Recorded the action on every open item ({len(done)} of "
               f"{len(result['items'])} items now have an action).", "ok")
-    return redirect(url_for("ui.order", issuer_id=issuer_id, order_id=order_id) + "#items",
-                    303)
+    back = request.args.get("items_page") or None  # the page of items the form was on
+    return redirect(url_for("ui.order", issuer_id=issuer_id, order_id=order_id,
+                            items_page=back) + "#items", 303)
 
 
 def _form_error(target: str, exc: ComplianceError) -> dict[str, Any]:

@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from hoster_compliance.errors import InvalidQuery
 from hoster_compliance.protocol.regimes import DUE_SOON_AT, is_due_soon, is_overdue
 from hoster_compliance.timeutil import format_time, parse_time, time_left_text
+from hoster_compliance.vocabulary import PUBLIC as PUBLIC_ISSUER
 
 #: A ``datetime-local`` input's value (no offset); the form says it is UTC.
 _LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
@@ -92,3 +94,49 @@ def safe_next(target: str | None, prefix: str = "/ui/") -> str | None:
 def json_text(value: Any) -> str:
     """A JSON value as readable text (escaped by the template like any text)."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+#: The order page shows this many items (and their forms) at a time.
+ITEMS_PER_PAGE = 100
+
+
+def item_page(
+    items: list[dict[str, Any]], page: str | None, per_page: int | None = None
+) -> dict[str, Any]:
+    """The items an order page shows: page ``page`` (``?items_page=``, 1 when absent) of
+    ``per_page`` (default :data:`ITEMS_PER_PAGE`). ``number``, ``pages``, ``items``, ``first``
+    and ``last`` (1-based positions, 0 and 0 without items), ``total``, and ``ranges``: (page,
+    first, last) of every page, for the links. ``InvalidQuery`` for a page that is not a whole
+    number from 1 to ``pages``."""
+    per_page = per_page or ITEMS_PER_PAGE
+    pages = max(1, -(-len(items) // per_page))
+    number = 1
+    if page is not None and page != "":
+        if not page.isascii() or not page.isdigit() or not 1 <= int(page) <= pages:
+            raise InvalidQuery(f"items_page: must be a whole number from 1 to {pages}.")
+        number = int(page)
+    start = (number - 1) * per_page
+    shown = items[start:start + per_page]
+    return {
+        "number": number, "pages": pages, "items": shown, "total": len(items),
+        "first": start + 1 if shown else 0, "last": start + len(shown),
+        "ranges": [(n, (n - 1) * per_page + 1, min(n * per_page, len(items)))
+                   for n in range(1, pages + 1)],
+    }
+
+
+def notifier_view(order: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Who sent a notice from anyone (PROTOCOL 10.2), as the order page shows it: ``state``
+    ``given`` (``name``, ``email``: each None when left out), ``erased`` (``at``: when the
+    retention period erased them) or ``none`` (an anonymous report). None for an order that
+    did not come through the public notice form."""
+    if order.get("issuer_id") != PUBLIC_ISSUER:
+        return None
+    notifier = order.get("notifier")
+    if notifier:
+        return {"state": "given", "name": notifier.get("name"), "email": notifier.get("email")}
+    erased = [e for e in order.get("events", ()) if e.get("type") == "notifier_erased"]
+    if erased:
+        return {"state": "erased", "at": erased[-1].get("at"),
+                "days": (erased[-1].get("detail") or {}).get("retention_days")}
+    return {"state": "none"}

@@ -1,6 +1,7 @@
 """The channels: small senders that make one attempt at one alert and say what happened, in the
 terms of the outbox's retry policy. The outbox claims, leases, retries and records (delivery/
-outbox.py); nothing here touches the database.
+outbox.py) and hands each claimed alert to ``sender.py``, which calls these; nothing here
+touches the database.
 
 - ``email``: one text/plain message through ``[mail]`` (delivery/mail.py);
 - ``webhook``: a Slack- and Mattermost-compatible JSON POST; any 2xx is delivered;

@@ -8,7 +8,7 @@ attempt to raise it (another worker, a retried transaction, a restart) inserts n
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -109,6 +109,37 @@ def automation_alive(conn: Connection, now: int) -> bool:
     ).first() is not None
 
 
+#: The ``received`` alerts of a new order before it has a key: (channel, facts) per channel.
+Drafts = Sequence[tuple[str, dict[str, Any]]]
+
+
+def queue_received(
+    conn: Connection, received: Sequence[tuple[int, Mapping[str, Any], Drafts]]
+) -> bool:
+    """The ``received`` alerts of orders just stored in the caller's transaction, ``received``
+    being (order key, its ``orders`` row, its drafts) per order: queued at once; or, while an
+    automation runner is alive, held for its handlers (``alert_hold_until``: the runner raises
+    them after they ran, for an order still open, and the schedule when the grace runs out).
+    Returns whether they were held."""
+    alerting = [(pk, row, drafts) for pk, row, drafts in received if drafts]
+    if not alerting:
+        return False
+    if automation_alive(conn, max(row["received_at"] for _, row, _ in alerting)):
+        conn.execute(
+            orders.update().where(orders.c.id == sa.bindparam("pk"))
+            .values(alert_hold_until=sa.bindparam("until")),
+            [{"pk": pk, "until": row["received_at"] + AUTOMATION_GRACE_MICROS}
+             for pk, row, _ in alerting],
+        )
+        return True
+    insert_alerts(conn, [
+        alert_row(channel, facts, order_pk=pk, issuer_id=row["issuer_id"],
+                  order_id=row["order_id"], now=row["received_at"])
+        for pk, row, drafts in alerting for channel, facts in drafts
+    ])
+    return False
+
+
 def raise_order_alert(
     conn: Connection, config: Config, event: str, order: Any, at: datetime, *,
     detail: dict[str, Any] | None = None, key: str = "",
@@ -131,6 +162,19 @@ def raise_order_alert(
         for c in channels
     ])
     return len(channels)
+
+
+def delivery_failed(
+    conn: Connection, config: Config, order_pk: int, at: datetime, *, callback: str,
+    delivery_id: int, error: str,
+) -> int:
+    """A callback failed for good: the issuer does not know, so the people must (PROTOCOL
+    9.2). One alert per failed delivery, in the transaction that records the failure."""
+    order = conn.execute(sa.select(orders).where(orders.c.id == order_pk)).one()
+    return raise_order_alert(
+        conn, config, "delivery_failed", order, at,
+        detail={"callback": callback, "delivery_id": delivery_id, "error": error},
+        key=str(delivery_id))
 
 
 def order_closed(conn: Connection, config: Config, order_pk: int, at: datetime) -> None:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
 
 from ..errors import InvalidQuery
-from ..orders.reads import _limit
+from ..protocol.query import parse_limit
 from ..protocol.schemas_out import AlertSchema
 from ..store.tables import deliveries
 from ..timeutil import from_micros
@@ -38,7 +38,7 @@ def list_alerts(
     5000)."""
     if state is not None and state not in STATES:
         raise InvalidQuery(f"state: must be {', '.join(STATES[:-1])} or {STATES[-1]}.")
-    count = _limit(limit, DEFAULT_LIMIT, MAX_LIMIT)
+    count = parse_limit(limit, DEFAULT_LIMIT, MAX_LIMIT)
     query = (sa.select(deliveries).where(deliveries.c.channel.is_not(None))
              .order_by(deliveries.c.id.desc()).limit(count))
     if state is not None:

@@ -13,10 +13,12 @@ passed its deadline while nothing ran gets ``overdue`` only (its ``due_soon`` is
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Row
 
 from ..config import Config
 from ..logtext import safe
@@ -61,14 +63,8 @@ class AlertSchedule:
     def _held(self) -> int:
         """``received`` alerts whose automation grace ran out (a dead or slow runner)."""
         at = self.clock()
-        now = to_micros(at)
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                sa.select(orders)
-                .where(orders.c.alert_hold_until.is_not(None), orders.c.alert_hold_until <= now)
-                .order_by(orders.c.alert_hold_until).limit(BATCH)
-                .with_for_update(skip_locked=True)
-            ).all()
+            rows = _due(conn, orders.c.alert_hold_until, to_micros(at))
             for row in rows:
                 if row.status == "open":
                     log.warning("automation has not finished with order %s/%s; alerting anyway",
@@ -83,12 +79,7 @@ class AlertSchedule:
         at: datetime = self.clock()
         now = to_micros(at)
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                sa.select(orders)
-                .where(orders.c.alert_due_at.is_not(None), orders.c.alert_due_at <= now)
-                .order_by(orders.c.alert_due_at).limit(BATCH)
-                .with_for_update(skip_locked=True)
-            ).all()
+            rows = _due(conn, orders.c.alert_due_at, now)
             for row in rows:
                 next_due = None
                 if row.status == "open" and row.deadline is not None:
@@ -100,3 +91,14 @@ class AlertSchedule:
                 conn.execute(orders.update().where(orders.c.id == row.id)
                              .values(alert_due_at=next_due))
         return len(rows)
+
+
+def _due(conn: Connection, column: sa.Column[Any], now: int) -> Sequence[Row[Any]]:
+    """Up to ``BATCH`` orders whose time in ``column`` has come, earliest first, locked for the
+    caller's transaction (``FOR UPDATE SKIP LOCKED``: another worker's pass takes others)."""
+    return conn.execute(
+        sa.select(orders)
+        .where(column.is_not(None), column <= now)
+        .order_by(column).limit(BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()

@@ -1,5 +1,5 @@
 """A total deadline for each outbound HTTP attempt, and a session that takes nothing from the
-environment (PROTOCOL 13.1).
+environment and writes no TLS key log (PROTOCOL 13.1).
 
 ``requests`` (urllib3) bounds each socket operation, not a request: an endpoint that answers
 ``HTTP/1.1 200 OK`` and then a byte every few seconds never times out. Here one watchdog thread
@@ -22,6 +22,7 @@ import heapq
 import itertools
 import os
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,7 +38,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family
-from urllib3.util.ssl_ import is_ipaddress
+from urllib3.util.ssl_ import is_ipaddress, resolve_cert_reqs
 
 #: Threads that resolve host names for attempts. A resolver that hangs holds one until the
 #: system resolver gives up; attempts beyond these wait their turn, within their deadlines.
@@ -220,7 +221,39 @@ class _WatchedHTTPConnection(HTTPConnection):
 
 class _WatchedHTTPSConnection(HTTPSConnection, _WatchedHTTPConnection):
     """HTTPS with the same hooks (``HTTPSConnection.connect`` calls ``_new_conn`` before the
-    TLS handshake, so the handshake is under the deadline too)."""
+    TLS handshake, so the handshake is under the deadline too), over a TLS context of its own
+    that never logs session keys (:func:`_tls_context`)."""
+
+    def connect(self) -> None:
+        if self.ssl_context is None:
+            self.ssl_context = _tls_context(self)
+        super().connect()
+
+
+def _tls_context(conn: HTTPSConnection) -> ssl.SSLContext:
+    """The context urllib3 would make for ``conn`` (``create_urllib3_context``: TLS 1.2 at
+    least, no compression, no session tickets, hostname and certificate checked), made without
+    reading ``SSLKEYLOGFILE``: urllib3, like ``ssl.create_default_context``, otherwise opens
+    the file it names and writes every TLS session secret there, so whoever reads it can decrypt
+    our callbacks and alerts. A bare ``SSLContext`` never looks at the environment. One per
+    connection, as urllib3 does: the CA certificates loaded into it are that connection's."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion(conn.ssl_minimum_version or ssl.TLSVersion.TLSv1_2)
+    if conn.ssl_maximum_version is not None:
+        context.maximum_version = ssl.TLSVersion(conn.ssl_maximum_version)
+    context.options |= ssl.OP_NO_SSLv2 | ssl.OP_NO_SSLv3 | ssl.OP_NO_COMPRESSION | ssl.OP_NO_TICKET
+    context.post_handshake_auth = True
+    cert_reqs = resolve_cert_reqs(conn.cert_reqs)
+    if cert_reqs == ssl.CERT_REQUIRED:
+        context.verify_mode = cert_reqs
+        context.check_hostname = True
+    else:  # verify=False: the order matters, SSLContext refuses check_hostname without it
+        context.check_hostname = False
+        context.verify_mode = cert_reqs
+    context.hostname_checks_common_name = False
+    if not (conn.ca_certs or conn.ca_cert_dir or conn.ca_cert_data):
+        context.load_default_certs()  # what urllib3 does for a context of its own
+    return context
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):
@@ -245,7 +278,8 @@ def make_session() -> requests.Session:
     """A session for outbound requests: deadlines enforced, and nothing taken from the
     environment (``trust_env`` off: no ``.netrc`` credentials, no ``*_PROXY``, no
     ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``; certificates are checked against certifi's
-    bundle, as requests does by default)."""
+    bundle, as requests does by default, or the session's ``verify``; and no TLS key log to
+    ``SSLKEYLOGFILE``)."""
     session = requests.Session()
     session.trust_env = False
     adapter = WatchedAdapter()

@@ -7,8 +7,9 @@
     result.error    # None, or one line saying why (never the password)
 
 ``smtp://`` upgrades the connection with STARTTLS when the server offers it; ``smtps://`` speaks
-TLS from the first byte; certificates are verified (``ssl.create_default_context`` unless a
-context is given). The password is only ever sent over an encrypted connection: a plain server
+TLS from the first byte; certificates are verified against the system's CAs (as by
+``ssl.create_default_context``, but never writing a TLS key log to ``SSLKEYLOGFILE``) unless a
+context is given. The password is only ever sent over an encrypted connection: a plain server
 that offers no STARTTLS gets no login (a permanent failure). Every step (connect, TLS handshake,
 each command and reply) has ``timeout`` seconds, and the whole attempt ends after ``deadline``
 seconds (default: four times ``timeout``).
@@ -127,7 +128,12 @@ class MailSender:
         self.mail = mail
         self.timeout = timeout
         self.deadline = deadline if deadline is not None else 4 * timeout
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        if ssl_context is None:
+            # ssl.create_default_context() but for the SSLKEYLOGFILE it reads: it would write
+            # every session secret to that file (as delivery/deadline.py avoids for HTTP).
+            ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # certificate and hostname
+            ssl_context.load_default_certs()
+        self.ssl_context = ssl_context
         self.local_hostname = local_hostname
 
     def send(self, message: EmailMessage) -> MailResult:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import requests
 
 from ..delivery import retry_policy
+from ..delivery.deadline import make_session
 
 #: The algorithms the service checks.
 SERVICE_ALGORITHMS = ("md5", "sha1")
@@ -56,8 +57,9 @@ class HashCheckClient:
         self.max_wait = max_wait
         self._sleep = sleep
         self._uniform = uniform
-        self.session = session if session is not None else requests.Session()
-        # Never credentials, proxies or CA bundles from the environment (PROTOCOL 13.1).
+        # Never credentials, proxies or CA bundles from the environment, nor a TLS key log
+        # (PROTOCOL 13.1).
+        self.session = session if session is not None else make_session()
         self.session.trust_env = False
 
     def __repr__(self) -> str:

@@ -104,26 +104,28 @@ def scan_command(config_path: str, web_root: str, url_prefix: str, dry_run: bool
 
 
 def _service_for(config: Any) -> Any:
-    from ..cli import _service
+    from ..cli import open_service
 
-    return _service(config)
+    return open_service(config)
 
 
 def _run(files: list[FileEntry], checker: Any, url_prefix: str, threads: int) -> ScanResult:
     total = sum(entry.size for entry in files)
     started = time.monotonic()
-    state = {"files": 0, "matches": 0}
+    state = {"files": 0, "matches": 0, "bytes": 0}
 
+    # Called by the bar from its first drawing on (before the `with` binds it): reads `state`.
     def info(_: object) -> str:
         elapsed = max(time.monotonic() - started, 1e-6)
         return (f"{state['files']}/{len(files)} files, {state['matches']} matches, "
-                f"{_megabytes(bar.pos / elapsed)}/s")
+                f"{_megabytes(state['bytes'] / elapsed)}/s")
 
     with click.progressbar(length=max(total, 1), label="scanning", file=sys.stderr,
                            show_eta=True, show_percent=True, item_show_func=info,
                            width=24) as bar:
         def progress(entry: FileEntry, result: ScanResult) -> None:
             state["files"], state["matches"] = result.files, len(result.found)
+            state["bytes"] += entry.size
             bar.update(entry.size, entry)
 
         return scan(files, checker, url_prefix, threads=threads, progress=progress)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import requests
 
+from ..delivery.deadline import make_session
 from ..protocol import signing
 from ..protocol.keys import Ed25519PrivateKey
 from ..timeutil import format_time
@@ -45,7 +46,8 @@ class IssuerSender:
         self.clock = clock
         self.timeout = timeout
         self._own = session is None
-        self.session = session if session is not None else requests.Session()
+        # Our own: nothing from the environment (proxies, CA bundles, .netrc), no TLS key log.
+        self.session = session if session is not None else make_session()
 
     def envelope(self, event_type: str, data: dict[str, Any], *, timestamp: int) -> bytes:
         """The body bytes of ``{"type", "timestamp", "data"}``, its time RFC 3339 in UTC."""

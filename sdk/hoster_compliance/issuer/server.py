@@ -11,10 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .. import errors
+from ..protocol import keys as ed25519
 from ..protocol import signing
 from ..protocol.keys import Ed25519PublicKey
 from ..protocol.strict_json import parse_json
 from .common import PlanEntry, _public_keys, _secret_list
+from .verifier import fetch_public_keys
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,12 @@ class CallbackServer:
     Callbacks verify against ``secrets`` (``v1``) or the hoster's ``public_keys`` (``v1a``, as
     published at ``/.well-known/hoster-compliance/keys``); give either or both.
 
+    With ``hoster_url`` (the hoster's base URL), a ``v1a`` callback that no key verifies makes
+    the server fetch the hoster's published keys again (the hoster may have rotated), at most
+    once per ``refetch_interval`` seconds of ``clock``, and verify it once more with them. The
+    published list then replaces ``public_keys``; a failed fetch keeps them. With ``hoster_url``
+    the keys may start empty: the first ``v1a`` callback fetches them.
+
     Verified requests take the next status of ``responses`` (then ``default_status``); a request
     that fails verification is answered 401 and takes nothing from the plan.
     """
@@ -84,17 +92,27 @@ class CallbackServer:
         secrets: str | Sequence[str] | None = None,
         *,
         public_keys: str | Ed25519PublicKey | Sequence[str | Ed25519PublicKey] = (),
+        hoster_url: str | None = None,
+        refetch_interval: float = 60.0,
         responses: Iterable[PlanEntry] = (),
         default_status: int = 200,
         host: str = "127.0.0.1",
         port: int = 0,
         tolerance: int = signing.DEFAULT_TOLERANCE,
         clock: Callable[[], float] = time.time,
+        fetch_timeout: float = 10.0,
     ) -> None:
         self.secrets = _secret_list(secrets)
         self.public_keys = _public_keys(public_keys)
-        if not self.secrets and not self.public_keys:
-            raise ValueError("at least one secret or public key is needed")
+        if not self.secrets and not self.public_keys and hoster_url is None:
+            raise ValueError("at least one secret, public key or hoster_url is needed")
+        self.hoster_url = hoster_url
+        self.refetch_interval = refetch_interval
+        self.fetch_timeout = fetch_timeout
+        #: How many times the hoster's keys were fetched (each attempt, failed or not).
+        self.key_fetches = 0
+        self._fetched_at: float | None = None
+        self._keys_lock = threading.Lock()
         self.default_status = default_status
         self.tolerance = tolerance
         self.clock = clock
@@ -181,12 +199,7 @@ class CallbackServer:
     def _handle(
         self, path: str, headers: Any, body: bytes
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        error: errors.SignatureError | None = None
-        try:
-            signing.verify(self.secrets, headers, body, now=self.clock(),
-                           tolerance=self.tolerance, public_keys=self.public_keys)
-        except errors.SignatureError as exc:
-            error = exc
+        error = self._verify(headers, body)
         try:
             payload = parse_json(body)
         except errors.InvalidJson:
@@ -218,3 +231,53 @@ class CallbackServer:
             )
             self._changed.notify_all()
         return status, answer, extra
+
+    def _verify(self, headers: Any, body: bytes) -> errors.SignatureError | None:
+        """None when the request verifies, else its error; one refetch of the hoster's keys
+        for a ``v1a`` callback that the keys at hand do not verify."""
+        keys = self.public_keys
+        try:
+            signing.verify(self.secrets, headers, body, now=self.clock(),
+                           tolerance=self.tolerance, public_keys=keys)
+            return None
+        except errors.InvalidSignature as exc:
+            if not _has_v1a_token(headers):
+                return exc
+            first = exc
+        except errors.SignatureError as exc:  # missing headers, stale: no key would help
+            return exc
+        fresh = self._refetch_keys()
+        if fresh is None or fresh is keys:
+            return first
+        try:
+            signing.verify(self.secrets, headers, body, now=self.clock(),
+                           tolerance=self.tolerance, public_keys=fresh)
+            return None
+        except errors.SignatureError as exc:
+            return exc
+
+    def _refetch_keys(self) -> list[Ed25519PublicKey] | None:
+        """The keys to try again with: freshly fetched when ``refetch_interval`` has passed
+        since the last fetch, or the ones another thread fetched meanwhile; None without
+        ``hoster_url``."""
+        if self.hoster_url is None:
+            return None
+        with self._keys_lock:  # one fetch at a time; the others then use its keys
+            now = self.clock()
+            if self._fetched_at is None or now - self._fetched_at >= self.refetch_interval:
+                self._fetched_at = now
+                self.key_fetches += 1
+                try:
+                    self.public_keys = fetch_public_keys(self.hoster_url,
+                                                         timeout=self.fetch_timeout)
+                except (errors.KeysUnavailable, errors.InvalidPayload):
+                    pass  # keep the keys we have
+            return self.public_keys
+
+
+def _has_v1a_token(headers: Any) -> bool:
+    values = headers.get_all(signing.SIGNATURE_HEADER) if hasattr(headers, "get_all") else None
+    if values is None:
+        values = [headers.get(signing.SIGNATURE_HEADER) or ""]
+    return any(token.startswith(ed25519.VERSION + ",")
+               for value in values for token in str(value).split())

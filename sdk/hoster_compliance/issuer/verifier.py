@@ -9,6 +9,7 @@ from typing import Any
 import requests
 
 from .. import errors
+from ..delivery.deadline import make_session
 from ..protocol import keys as ed25519
 from ..protocol import signing
 from ..protocol.keys import Ed25519PublicKey
@@ -81,7 +82,8 @@ def fetch_public_keys(
     and fetch again when a callback does not verify (the hoster may have rotated).
     """
     url = hoster_url.rstrip("/") + KEYS_PATH
-    getter = session if session is not None else requests
+    # Without a session: one of our own (nothing from the environment, no TLS key log).
+    getter = session if session is not None else make_session()
     try:
         with getter.get(url, timeout=timeout, allow_redirects=False, stream=True) as response:
             if response.status_code != 200:
@@ -89,6 +91,9 @@ def fetch_public_keys(
             body = response.raw.read(_MAX_KEYS_BYTES + 1, decode_content=True)
     except requests.RequestException as exc:
         raise errors.KeysUnavailable(f"{url}: {type(exc).__name__}") from exc
+    finally:
+        if session is None:
+            getter.close()
     if len(body) > _MAX_KEYS_BYTES:
         raise errors.KeysUnavailable(f"{url}: the answer is larger than {_MAX_KEYS_BYTES} bytes")
     try:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..alerts import queue as alerts
 from ..config import Config
 from ..errors import RateLimited
+from ..notifier import mail
 from ..orders import rules
 from ..orders.history import received_detail
 from ..protocol import categories
@@ -26,7 +27,6 @@ from ..store.audit import append_event, canonical_json
 from ..store.tables import orders, rate_limits
 from ..timeutil import format_micros, format_time, to_micros
 from ..vocabulary import NOTICE, OPEN, OTHER, PUBLIC
-from . import mail
 
 log = logging.getLogger("hoster_compliance.notices")
 
@@ -164,18 +164,9 @@ def write_notice(conn: Connection, config: Config, new: NewNotice, now: datetime
     # unless automation handlers look at it first: then the runner raises them after they ran.
     drafts = alerts.received_drafts(config, new.row, list(new.urls), now) \
         if config.alerts else ()
-    received_at = new.row["received_at"]
-    hold = bool(drafts) and alerts.automation_alive(conn, received_at)
-    row = dict(new.row, alert_hold_until=received_at + alerts.AUTOMATION_GRACE_MICROS) \
-        if hold else new.row
-    pks = store.insert_orders(conn, [row], [new.item_rows])
+    pks = store.insert_orders(conn, [new.row], [new.item_rows])
     order_pk = pks[(PUBLIC, new.notice_id)]
-    if drafts and not hold:
-        alerts.insert_alerts(conn, [
-            alerts.alert_row(channel, facts, order_pk=order_pk, issuer_id=PUBLIC,
-                             order_id=new.notice_id, now=received_at)
-            for channel, facts in drafts
-        ])
+    alerts.queue_received(conn, [(order_pk, new.row, drafts)])
     deadline_text = format_time(new.deadline)
     # The received event holds every column fixed at receipt, as an order's (audit verify).
     append_event(conn, order_pk=order_pk, at=new.row["received_at"], type="received",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,16 +101,19 @@ def _category_text(order: Any) -> str:
     return name
 
 
-def build(config: Config, order: Any, item: Any) -> dict[str, Any]:
+def build(
+    config: Config, order: Any, item: Any, data: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The statement of reasons for ``item`` of ``order`` (rows); ``NoStatement`` saying why
-    when none is owed."""
+    when none is owed. ``data``: the order's ``data`` when already parsed."""
     reason = why_none(order, item)
     if reason is not None:
         raise NoStatement(reason)
     found = restriction(item)
     assert found is not None
     action, acted_at = found
-    data = json.loads(order.data)
+    if data is None:
+        data = json.loads(order.data)
     when = from_micros(acted_at)
     assert when is not None
     statement: dict[str, Any] = {
@@ -175,6 +178,36 @@ def find(
     if item is None:
         raise UnknownItem("No such item in this order.")
     return order, item
+
+
+def for_items(
+    conn: Connection, config: Config, issuer_id: str, order_id: str, item_ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """For each of ``item_ids`` of one order (in that order, unknown ones left out):
+    ``{"item_id", "statement"}`` with the statement of :func:`build`, or ``{"item_id",
+    "none_reason"}`` saying why none is owed. One read for the order, one for its items."""
+    if "\x00" in issuer_id + order_id:  # never stored; PostgreSQL refuses it
+        raise UnknownOrder("No such order.")
+    order = find_order(conn, issuer_id, order_id)
+    if order is None:
+        raise UnknownOrder("No such order.")
+    wanted = [i for i in item_ids if "\x00" not in i]
+    found = {row.item_id: row for row in conn.execute(
+        sa.select(items).where(items.c.order_pk == order.id, items.c.item_id.in_(wanted)))}
+    result: list[dict[str, Any]] = []
+    data: dict[str, Any] | None = None  # parsed once: a big order's data is long
+    for item_id in wanted:
+        item = found.get(item_id)
+        if item is None:
+            continue
+        reason = why_none(order, item)
+        if reason is not None:
+            result.append({"item_id": item_id, "none_reason": reason})
+            continue
+        if data is None:
+            data = json.loads(order.data)
+        result.append({"item_id": item_id, "statement": build(config, order, item, data)})
+    return result
 
 
 def in_period(

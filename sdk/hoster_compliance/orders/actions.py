@@ -14,7 +14,7 @@ from ..alerts import queue as alerts
 from ..config import Config
 from ..errors import InvalidPayload, OrderWithdrawn, UnknownItem, UnknownOrder
 from ..logtext import safe
-from ..notices import mail as notifier_mail
+from ..notifier import mail as notifier_mail
 from ..protocol import callbacks
 from ..protocol import schemas_in as schemas
 from ..store import orders as store

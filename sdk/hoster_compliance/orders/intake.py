@@ -258,22 +258,10 @@ def write_orders(
         if new.key not in stored and new.key not in firsts:
             firsts[new.key] = new
             fresh.append(new)
+    pks = store.insert_orders(conn, [new.row for new in fresh], [new.item_rows for new in fresh])
     # Its `received` alerts are raised with the order, unless automation handlers will look at
     # it first: then the runner raises them (only for an order still open) after they ran.
-    alerting = [new for new in fresh if new.received_alerts]
-    hold = bool(alerting) and alerts.automation_alive(
-        conn, max(new.row["received_at"] for new in alerting))
-    pks = store.insert_orders(
-        conn,
-        [dict(new.row, alert_hold_until=new.row["received_at"] + alerts.AUTOMATION_GRACE_MICROS)
-         if hold and new.received_alerts else new.row for new in fresh],
-        [new.item_rows for new in fresh])
-    if not hold:
-        alerts.insert_alerts(conn, [
-            alerts.alert_row(channel, facts, order_pk=pks[new.key], issuer_id=new.issuer_id,
-                             order_id=new.order_id, now=new.row["received_at"])
-            for new in alerting for channel, facts in new.received_alerts
-        ])
+    alerts.queue_received(conn, [(pks[new.key], new.row, new.received_alerts) for new in fresh])
     outcomes: list[Response | Exception] = []
     events: list[dict[str, Any]] = []
     # at most one duplicate_delivery event per order a minute (PROTOCOL 13.2): a replayed

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from ..errors import InvalidQuery, UnknownOrder
 from ..protocol.limits import MAX_EVENTS_SHOWN
+from ..protocol.query import parse_limit
 from ..protocol.regimes import is_overdue
 from ..protocol.schemas_out import (
     DeliverySchema,
@@ -157,16 +158,6 @@ def _decode_cursor(cursor: str) -> tuple[int, int, int]:
     return key[0], key[1], key[2]
 
 
-def _limit(raw: str | None, default: int, maximum: int) -> int:
-    """A ``limit`` query value: a whole number from 1 to ``maximum``; ``default`` when absent."""
-    if raw is None:
-        return default
-    # not str.isdigit(): "²" is a digit to it, and int() of 5000 digits raises
-    if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= maximum:
-        raise InvalidQuery(f"limit: must be a whole number from 1 to {maximum}.")
-    return int(raw)
-
-
 def parse_list_query(args: Mapping[str, str]) -> dict[str, Any]:
     """Validate the query of ``GET /v1/orders``; bad values raise ``InvalidQuery``."""
     unknown = set(args) - {"status", "issuer_id", "kind", "limit", "cursor"}
@@ -181,7 +172,7 @@ def parse_list_query(args: Mapping[str, str]) -> dict[str, Any]:
     kind = args.get("kind")
     if kind is not None and kind not in KINDS:
         raise InvalidQuery(f"kind: must be {' or '.join(KINDS)}.")
-    limit = _limit(args.get("limit"), DEFAULT_LIMIT, MAX_LIMIT)
+    limit = parse_limit(args.get("limit"), DEFAULT_LIMIT, MAX_LIMIT)
     cursor = args.get("cursor")
     return {
         "status": status,
@@ -301,7 +292,7 @@ def list_deliveries(
     if state is not None and state not in DELIVERY_STATES:
         raise InvalidQuery(
             f"state: must be {', '.join(DELIVERY_STATES[:-1])} or {DELIVERY_STATES[-1]}.")
-    count = _limit(limit, DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT)
+    count = parse_limit(limit, DEFAULT_DELIVERY_LIMIT, MAX_DELIVERY_LIMIT)
     query = (sa.select(deliveries).where(deliveries.c.channel.is_(None))  # callbacks, not alerts
              .order_by(deliveries.c.id.desc()).limit(count))
     if state is not None:

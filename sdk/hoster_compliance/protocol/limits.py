@@ -3,6 +3,10 @@ client or an operator can make the receiver hold, parse, store or answer."""
 
 from __future__ import annotations
 
+#: An error body's largest size in bytes; field errors beyond it are summarised (defined with
+#: the error tree, which the ground floor must not take from here).
+from ..errors import MAX_ERROR_BODY_BYTES as MAX_ERROR_BODY_BYTES
+
 #: Longest strings, in characters (longer is ``invalid_payload``).
 LEGAL_BASIS_CHARS = 1000
 STATEMENT_OF_REASONS_CHARS = 10_000
@@ -16,8 +20,6 @@ WITHDRAWAL_REASON_CHARS = 2000
 MAX_ITEMS = 1000
 MAX_TERRITORIAL_SCOPE = 28
 
-#: An error body's largest size in bytes; field errors beyond it are summarised.
-MAX_ERROR_BODY_BYTES = 64 * 1024
 #: An operator API request body's largest size in bytes (413 ``payload_too_large``).
 OPERATOR_MAX_BODY_BYTES = 64 * 1024
 

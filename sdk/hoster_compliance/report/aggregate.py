@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from ..errors import InvalidQuery
 from ..timeutil import format_micros, format_time, to_micros
-from .automated import collect_v11
+from .automated import collect_v11, v11_blocks
 from .layout import NOTICE, ORDER, TOTAL, row_sort_key, template_row_key
 from .medians import Slots
 from .queries import Groups, collect, collect_orders_by_slice
@@ -36,14 +36,24 @@ def build_report(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     lo, hi, as_of = _bounds(start, end, now)
-    order_groups, notice_groups = _collect_all(engine, lo, hi, as_of, _workers(engine, workers))
+    count = _workers(engine, workers)
+    if count == 1:
+        v11 = collect_v11(engine, lo, hi)
+        order_groups, notice_groups = _collect_all(engine, lo, hi, as_of, count)
+    else:  # Parts 5 and 8 read the items while the slices are read and rolled up
+        with ThreadPoolExecutor(1, thread_name_prefix="report-v11") as pool:
+            pending = pool.submit(collect_v11, engine, lo, hi)
+            order_groups, notice_groups = _collect_all(engine, lo, hi, as_of, count)
+            v11 = pending.result()
+    done = sum(fine.sums[5] for fine in notice_groups.values())
+    solely_automated = sum(fine.sums[6] for fine in notice_groups.values())
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "as_of": format_micros(as_of),
         "generated_at": format_time(now),
         "orders": _orders(order_groups),
         "notices": _notices(notice_groups),
-        **collect_v11(engine, lo, hi),
+        **v11_blocks(v11, done, solely_automated),
     }
 
 
@@ -186,7 +196,7 @@ def _notices(groups: Groups) -> dict[str, Any]:
             ]
             if row[1] is not None:
                 keys.append((who, "row", *row))
-        slots.add(keys, fine.sums, fine.series)
+        slots.add(keys, fine.sums[:5], fine.series)  # [5:]: Part 8, counted in build_report
     action = slots.medians(0)
 
     def population(key: tuple[Any, ...]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The v1.1 parts of the report (PROTOCOL 11.3): own-initiative measures by category (Annex I
-Part 5) and the use of automated means with its accuracy (Part 8). Three ``GROUP BY`` queries in
-one read snapshot; accuracy is the share of measures taken by automated means that were not
-later ``reinstated``."""
+Part 5) and the use of automated means with its accuracy (Part 8). Two ``GROUP BY`` queries in
+one read snapshot (the completed notices are counted with the other notice figures, in
+``queries``); accuracy is the share of measures taken by automated means that were not later
+``reinstated``."""
 
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.engine import Engine
 
-from ..store.engine import snapshot
 from ..store.tables import items, orders
 from ..vocabulary import (
-    COMPLETED,
     DISABLED,
     GEO_BLOCKED,
     NOTICE,
@@ -22,6 +21,7 @@ from ..vocabulary import (
     REMOVED,
     WITHDRAWN,
 )
+from .queries import report_snapshot
 
 o = orders.c
 i = items.c
@@ -33,12 +33,13 @@ def _flag(condition: Any) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
-def collect_v11(engine: Engine, lo: int, hi: int) -> dict[str, Any]:
-    """The ``own_initiative`` and ``automated_means`` blocks for entries received in [lo, hi)."""
+def collect_v11(engine: Engine, lo: int, hi: int) -> tuple[list[Any], list[Any]]:
+    """The own-initiative figures by category and the measures by kind of entries received in
+    [lo, hi), for :func:`v11_blocks`."""
     period = and_(o.received_at >= lo, o.received_at < hi, o.status != WITHDRAWN)
     effect = i.effect_given == true()
     automated = i.automated == true()
-    with snapshot(engine) as conn:
+    with report_snapshot(engine) as conn:
         own_rows = conn.execute(
             select(
                 o.category, o.subcategory, func.count(func.distinct(o.id)), func.count(i.id),
@@ -57,18 +58,17 @@ def collect_v11(engine: Engine, lo: int, hi: int) -> dict[str, Any]:
             .where(period)
             .group_by(o.kind)
         ).all()
-        per_notice = (
-            select(o.id.label("n"), _flag(~automated).label("manual"))
-            .select_from(orders.join(items, i.order_pk == o.id))
-            .where(period, o.kind == NOTICE, o.status == COMPLETED)
-            .group_by(o.id)
-            .subquery()
-        )
-        notices = conn.execute(
-            select(func.count(), _flag(per_notice.c.manual == 0)).select_from(per_notice)
-        ).one()
+    return list(own_rows), list(by_kind)
+
+
+def v11_blocks(rows: tuple[list[Any], list[Any]], notices_done: int, notices_auto: int
+               ) -> dict[str, Any]:
+    """The ``own_initiative`` and ``automated_means`` blocks from :func:`collect_v11`'s rows
+    and the period's completed notices (all, and those processed solely by automated means,
+    counted with the notices' other figures in ``queries``)."""
+    own_rows, by_kind = rows
     return {"own_initiative": _own(own_rows),
-            "automated_means": _automated(by_kind, int(notices[0] or 0), int(notices[1] or 0))}
+            "automated_means": _automated(by_kind, notices_done, notices_auto)}
 
 
 def _own(rows: Sequence[Any]) -> dict[str, Any]:

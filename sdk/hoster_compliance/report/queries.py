@@ -5,20 +5,24 @@ category, sub-category, text and trusted flagger). Two ``GROUP BY`` queries, no 
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, case, cast, func, or_, select, true
 from sqlalchemy.engine import Connection, Engine
 
+from ..protocol.limits import MAX_ITEMS
 from ..store.engine import snapshot
 from ..store.tables import items, orders
-from ..vocabulary import NOTICE, ORDER, TERMS
+from ..vocabulary import COMPLETED, NOTICE, ORDER, TERMS
 from .medians import concat, merge_sorted, parse_sorted
 
 o = orders.c
 i = items.c
-_FIELD = 1 << 20  # per-notice action counts packed in one integer (at most 1000 items a notice)
+# Per-notice counts packed in one integer: each field holds up to MAX_ITEMS.
+_FIELD = 1 << MAX_ITEMS.bit_length()
 _OVERDUE = 1 << 32  # within-deadline and overdue counts packed in one sum
 
 
@@ -38,13 +42,24 @@ class Fine:
 # Orders: key (member state, category, sub-category, "Other" text); sums: count, items, within
 # deadline, overdue; series: to acknowledge, to effect.
 # Notices: key (category, sub-category, "Other" text, trusted flagger); sums: count, items,
-# effect-giving actions on the law, on the terms, automated; series: to action.
+# effect-giving actions on the law, on the terms, automated, completed notices, completed ones
+# processed solely by automated means; series: to action.
 Groups = dict[tuple[Any, ...], Fine]
+
+
+@contextmanager
+def report_snapshot(engine: Engine) -> Iterator[Connection]:
+    """``snapshot`` for the report's few large aggregates. PostgreSQL's JIT compiles each of
+    them anew (0.1 to 1 s of a 1,000,000-order year's query) and never earns that back: off."""
+    with snapshot(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL jit = off")
+        yield conn
 
 
 def collect(engine: Engine, lo: int, hi: int, as_of: int) -> tuple[Groups, Groups]:
     """Orders and notices received in [lo, hi) (microseconds), grouped finely."""
-    with snapshot(engine) as conn:
+    with report_snapshot(engine) as conn:
         return _orders(conn, lo, hi, as_of), _notices(conn, lo, hi)
 
 
@@ -52,7 +67,7 @@ def collect_orders_by_slice(
     engine: Engine, bounds: list[tuple[int, int]], as_of: int
 ) -> list[Groups]:
     """The orders' fine groups of each [lo, hi) in ``bounds``, read in one snapshot."""
-    with snapshot(engine) as conn:
+    with report_snapshot(engine) as conn:
         return [_orders(conn, lo, hi, as_of) for lo, hi in bounds]
 
 
@@ -97,19 +112,24 @@ def _orders(conn: Connection, lo: int, hi: int, as_of: int) -> Groups:
 
 
 def _notices(conn: Connection, lo: int, hi: int) -> Groups:
-    # Each notice's effect-giving actions, packed law + terms * 2^20 + automated * 2^40 so that
-    # one correlated lookup per notice serves the three counts (no join, no second scan).
+    # Each notice's items, packed law + terms * F + automated * F^2 + manual * F^3 (F above the
+    # most items a notice may have): effect-giving actions on the law, on the terms, those
+    # automated, and actions not taken by automated means (Part 8: a completed notice without
+    # one was processed solely by automated means). One correlated lookup per notice serves
+    # the four counts (no join, no second scan of the items).
+    effect = i.effect_given == true()
     per_notice = (
         select(
             cast(
                 func.sum(
-                    case((i.basis == TERMS, _FIELD), else_=1)
-                    + case((i.automated == true(), _FIELD * _FIELD), else_=0)
+                    case((and_(effect, i.basis == TERMS), _FIELD), (effect, 1), else_=0)
+                    + case((and_(effect, i.automated == true()), _FIELD**2), else_=0)
+                    + case((~(i.automated == true()), _FIELD**3), else_=0)
                 ),
                 BigInteger,
             )
         )
-        .where(i.order_pk == o.id, i.effect_given == true())
+        .where(i.order_pk == o.id)
         .scalar_subquery()
     )
     rows = (
@@ -121,6 +141,7 @@ def _notices(conn: Connection, lo: int, hi: int) -> Groups:
             o.items_total.label("n"),
             _to_effect().label("d"),
             per_notice.label("p"),
+            o.status.label("st"),
         )
         .where(_in_period(NOTICE, lo, hi))
         .offset(0)  # keeps the subquery unflattened: the lookup runs once per notice
@@ -128,18 +149,21 @@ def _notices(conn: Connection, lo: int, hi: int) -> Groups:
     )
     key = (rows.c.c, rows.c.s, rows.c.x, rows.c.t)
     packed = rows.c.p
+    completed = and_(rows.c.st == COMPLETED, packed.is_not(None))
     stmt = select(
         *key,
         func.count(),
         func.sum(rows.c.n),
         func.sum(packed % _FIELD),
         func.sum(packed // _FIELD % _FIELD),
-        func.sum(packed // (_FIELD * _FIELD)),
+        func.sum(packed // _FIELD**2 % _FIELD),
+        func.sum(case((completed, 1), else_=0)),
+        func.sum(case((and_(completed, packed // _FIELD**3 == 0), 1), else_=0)),
         concat(conn, rows.c.d),
     ).group_by(*key)
     return {
         (row[0], row[1], row[2], bool(row[3])): Fine(
-            [int(v or 0) for v in row[4:9]], [parse_sorted(row[9])]
+            [int(v or 0) for v in row[4:11]], [parse_sorted(row[11])]
         )
         for row in conn.execute(stmt)
     }

@@ -1,7 +1,8 @@
 """The two messages to a notifier (PROTOCOL 10.2): the confirmation of receipt (Art. 16(4) DSA)
 and the decision (16(5), (6)). Built here as text, queued as outbox rows in the caller's
-transaction; the delivery worker sends them through ``delivery/mail.py`` and retries them like
-callbacks. The notifier's address is in the row only (never in a log line or an event)."""
+transaction; the delivery worker sends them through ``delivery/mail.py`` (``sender.py``) and
+retries them like callbacks. The notifier's address is in the row only (never in a log line or
+an event)."""
 
 from __future__ import annotations
 
