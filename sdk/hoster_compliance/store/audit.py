@@ -60,6 +60,7 @@ class AuditHead:
 
 # Built once, run with parameters (hot path: every state change appends an event).
 _LOCK_HEAD = sa.select(chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
+_PG_LOCK_HEAD = "SELECT hash FROM chain_head WHERE id = 1 FOR UPDATE"
 # The newest id is the largest: every event is inserted while its writer holds the chain
 # head, so no other writer's event can come between.
 _UPDATE_HEAD_TO_NEWEST = chain_head.update().where(chain_head.c.id == 1).values(
@@ -75,6 +76,8 @@ def lock_head(conn: Connection) -> str:
     writers are serialised by ``BEGIN IMMEDIATE`` already); the newest event's hash. A writer
     that decides from the events whether to append one (at most one ``duplicate_delivery`` a
     minute) locks first, so that another writer's decision cannot slip in between."""
+    if conn.dialect.driver == "psycopg":
+        return str(pg_insert.execute(conn, _PG_LOCK_HEAD, [])[0][0])
     return str(conn.execute(_LOCK_HEAD).scalar_one())
 
 

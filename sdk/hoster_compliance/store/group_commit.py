@@ -19,6 +19,9 @@ before the transaction holding their item has committed.
   is done; only the committer waits on the shared condition.
 - **No thread when idle.** The committer thread starts with the first submit and ends after
   ``idle_exit`` seconds without work, so a service that is dropped leaves no thread behind.
+- **Resources for the thread's life.** ``commit_batch`` may keep things for its next batches
+  (a database connection) in :func:`committer_resources`; they are closed when the committer
+  thread ends.
 
 The committer knows nothing of databases: ``commit_batch(items)`` does the writing and returns
 one outcome per item (a result, or the exception for that item alone); if it raises, every item
@@ -35,12 +38,35 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 log = logging.getLogger("hoster_compliance.group_commit")
+
+
+class _CommitterThread(threading.local):
+    resources: dict[object, Any] | None = None
+
+
+_thread = _CommitterThread()
+
+
+def committer_resources() -> dict[object, Any] | None:
+    """In a committer thread: a dict where ``commit_batch`` may keep things (say a database
+    connection) for the thread's next batches; each value's ``close()`` is called when the
+    thread ends. Elsewhere None: the caller opens and closes what it needs itself."""
+    return _thread.resources
+
+
+def _close_resources() -> None:
+    resources, _thread.resources = _thread.resources or {}, None
+    for resource in resources.values():
+        try:
+            resource.close()
+        except Exception:  # noqa: BLE001 - closing is best effort; the thread ends anyway
+            log.warning("closing a resource of the group commit thread failed", exc_info=True)
 
 
 class _Slot(Generic[T, R]):
@@ -147,6 +173,7 @@ class GroupCommitter(Generic[T, R]):
         self._running = True
 
     def _committer(self) -> None:
+        _thread.resources = {}
         try:
             while True:
                 batch = self._next_batch()
@@ -160,6 +187,8 @@ class GroupCommitter(Generic[T, R]):
                 if self._pending:
                     self._start_committer()
             raise
+        finally:
+            _close_resources()
 
     def _next_batch(self) -> list[_Slot[T, R]] | None:
         """The next batch: everything pending, once no announced caller is still on its way

@@ -216,7 +216,14 @@ def enqueue_delivery(
 
 
 def enqueue_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Queue several callbacks (rows from :func:`delivery_row`) in one statement."""
+    """Queue several callbacks (rows from :func:`delivery_row`) in one statement (on
+    PostgreSQL one row too goes as JSON: psycopg's cursor costs less than SQLAlchemy's)."""
+    if rows and conn.dialect.driver == "psycopg":
+        columns = tuple(rows[0])
+        _check_defaults(deliveries, columns)
+        pg_insert.execute(conn, pg_insert.insert_sql(conn.dialect, deliveries, columns, False),
+                          [pg_insert.rows_param(rows)])
+        return
     insert_rows(conn, deliveries, rows)
 
 
