@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -232,7 +233,17 @@ class _KeptConnection:
         self.conn = engine.connect()
 
     def usable(self, engine: Engine) -> bool:
-        return engine.pool is self.pool and not (self.conn.closed or self.conn.invalidated)
+        """Still of the engine's pool, open, and silent: an idle connection the server wrote
+        to (a termination notice on a restart, say) or hung up is dropped before the batch,
+        as the pool's pre-ping would, without a round trip."""
+        if engine.pool is not self.pool or self.conn.closed or self.conn.invalidated:
+            return False
+        driver = self.conn.connection.driver_connection
+        if driver is None or driver.closed:
+            return False
+        poll = select.poll()
+        poll.register(driver.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return not poll.poll(0)
 
     def close(self) -> None:
         """Back to its pool; or closed for good if that pool was disposed of meanwhile (given
