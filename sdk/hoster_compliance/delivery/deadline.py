@@ -34,6 +34,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
@@ -224,9 +225,14 @@ class _WatchedHTTPSConnection(HTTPSConnection, _WatchedHTTPConnection):
     TLS handshake, so the handshake is under the deadline too), over a TLS context of its own
     that never logs session keys (:func:`_tls_context`)."""
 
+    #: The context this connection made (:func:`_tls_context`).
+    _hc_context: ssl.SSLContext | None = None
+
     def connect(self) -> None:
-        if self.ssl_context is None:
-            self.ssl_context = _tls_context(self)
+        # Any other context is replaced, not only a missing one: requests 2.32.0 to 2.32.4 hand
+        # every pool one shared context of urllib3's, made at import, which writes the key log.
+        if self._hc_context is None or self.ssl_context is not self._hc_context:
+            self.ssl_context = self._hc_context = _tls_context(self)
         super().connect()
 
 
@@ -252,7 +258,9 @@ def _tls_context(conn: HTTPSConnection) -> ssl.SSLContext:
         context.verify_mode = cert_reqs
     context.hostname_checks_common_name = False
     if not (conn.ca_certs or conn.ca_cert_dir or conn.ca_cert_data):
-        context.load_default_certs()  # what urllib3 does for a context of its own
+        # requests names its bundle for ``verify=True``, but not when it also handed a context
+        # of its own (2.32.0 to 2.32.4): certifi's bundle then too, as requests does.
+        context.load_verify_locations(DEFAULT_CA_BUNDLE_PATH)
     return context
 
 
