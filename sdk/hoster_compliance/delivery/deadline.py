@@ -76,8 +76,8 @@ def _lookup(host: str, port: int) -> Future[Any]:
 def _resolve(key: tuple[str, int], future: Future[Any]) -> None:
     try:
         found = socket.getaddrinfo(key[0], key[1], allowed_gai_family(), socket.SOCK_STREAM)
-    except Exception as exc:  # noqa: BLE001 - handed to the attempts that wait for it
-        outcome: tuple[Any, Exception | None] = (None, exc)
+    except BaseException as exc:  # noqa: BLE001 - handed to the attempts that wait for it
+        outcome: tuple[Any, BaseException | None] = (None, exc)
     else:
         outcome = (found, None)
     with _lookups_lock:
