@@ -127,6 +127,10 @@ class Attempt:
             self.expire()
             raise TimeoutError(f"resolving {host} took longer than the deadline") from None
 
+    def left(self) -> float:
+        """Seconds until the deadline (0 once it has passed)."""
+        return max(self.deadline - self._clock(), 0.0)
+
     def expire(self) -> None:
         """The deadline passed: end whatever the attempt is blocked in."""
         with self._lock:
@@ -231,14 +235,23 @@ class _WatchedHTTPConnection(HTTPConnection):
         except TimeoutError as exc:
             raise ConnectTimeoutError(self, f"Resolving {self.host} timed out.") from exc
         failure: NewConnectionError | None = None
+        timeout = self.timeout
         for address in dict.fromkeys(str(info[4][0]) for info in found):
+            # The socket is watched only once connected: the connect itself gets no more than
+            # the attempt has left, so a slow lookup and a hanging connect stay within it.
+            left = attempt.left()
+            if left <= 0:
+                attempt.expire()
+                raise ConnectTimeoutError(self, f"Connecting to {self.host} timed out.")
             self._dns_host = address
+            if not isinstance(timeout, int | float) or timeout > left:
+                self.timeout = left
             try:
                 return super()._new_conn()
             except NewConnectionError as exc:  # refused or unreachable: the next address
                 failure = exc
             finally:
-                self._dns_host = name
+                self._dns_host, self.timeout = name, timeout
         if failure is None:
             raise NewConnectionError(self, f"{self.host} resolved to no address")
         raise failure
