@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
+from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -80,9 +82,10 @@ def store(request: pytest.FixtureRequest, seeded: dict[str, Any], db_url: str,
         service: ComplianceService = request.getfixturevalue("service")
         _seed(service, clock, request.getfixturevalue("sender_for"),
               request.getfixturevalue("worker"))
-        service.engine.dispose()  # SQLite: the WAL is checkpointed into the file
-        if kind == "sqlite":
-            shutil.copyfile(path, seeded["dir"] / "hc.db")
+        if kind == "sqlite":  # SQLite's backup: the file with what its WAL holds
+            with closing(sqlite3.connect(path)) as source, \
+                    closing(sqlite3.connect(seeded["dir"] / "hc.db")) as copy:
+                source.backup(copy)
             seeded[kind] = seeded["dir"] / "hc.db"
         else:
             seeded[kind] = copy_rows(db_url)
