@@ -115,7 +115,8 @@ def test_item_page_cuts_the_items_and_names_every_page() -> None:
     empty = item_page([], None)
     assert (empty["pages"], empty["first"], empty["last"], empty["items"]) == (1, 0, 0, [])
     assert item_page(items[:10], "2", per_page=5)["items"] == items[5:10]
-    for bad in ("0", "4", "-1", "x", " 1", "\u0661", "1e2"):
+    # "9" * 5000: more digits than int() converts (a ValueError, then a 500)
+    for bad in ("0", "4", "-1", "x", " 1", "\u0661", "1e2", "9" * 5000, "0" * 5000 + "1"):
         with pytest.raises(InvalidQuery, match="from 1 to 3"):
             item_page(items, bad)
 

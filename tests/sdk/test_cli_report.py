@@ -81,3 +81,16 @@ def test_dsa_csv_writes_the_five_commission_files(
     assert total["Number of orders to act against illegal content received"] == "2"
     assert total["Median time to give effect to the order to act against illegal content"] \
         == "2.00"
+
+
+@pytest.mark.parametrize("fmt", ["json", "md", "dsa-csv"])
+def test_unwritable_out_exits_2_with_one_line(config_path: str, tmp_path: Path,
+                                              fmt: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run("report", *period(config_path), "--format", fmt, "--out",
+                 str(blocker / "report"))
+    assert result.exit_code == 2, result.output
+    assert not isinstance(result.exception, OSError)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hoster-compliance: --out: cannot write")

@@ -191,6 +191,51 @@ def test_a_slow_resolver_ends_the_attempt_at_its_deadline(
     assert received == []
 
 
+def test_a_connect_after_a_slow_lookup_gets_only_the_time_left(
+    client: CallbackClient, resolver: SlowResolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The socket is watched only once connected: a lookup that takes 0.3 s of a 2 s attempt
+    # must leave the connect at most what remains, never the whole timeout again (a hanging
+    # connect would otherwise hold the sender for up to twice the timeout).
+    from urllib3.util import connection
+
+    resolver.delay = 0.3
+    connect_timeouts: list[float | None] = []
+    real = connection.create_connection
+
+    def create_connection(address: Any, timeout: Any = None, *args: Any, **kwargs: Any) -> Any:
+        connect_timeouts.append(timeout)
+        return real(address, timeout, *args, **kwargs)
+
+    monkeypatch.setattr(connection, "create_connection", create_connection)
+    with CallbackServer(SECRET) as issuer:
+        port = issuer.url.rsplit(":", 1)[1]
+        result = send(client, f"http://issuer.slow.test:{port}", timeout=2.0)
+    assert (result.status, result.error) == (200, None)
+    assert resolver.answered == ["issuer.slow.test"]
+    assert len(connect_timeouts) == 1
+    assert connect_timeouts[0] is not None and connect_timeouts[0] <= 2.0 - 0.3
+
+
+def test_names_that_hang_hold_no_lookup_of_another_name(
+    client: CallbackClient, resolver: SlowResolver
+) -> None:
+    # Five destinations whose names hang (more than any fixed pool of resolver threads): each
+    # attempt times out, its lookup left running. A sixth destination that resolves at once
+    # must not wait behind them: one broken destination costs its own callbacks only (13.1).
+    with CallbackServer(SECRET) as issuer:
+        port = issuer.url.rsplit(":", 1)[1]
+        for n in range(5):
+            assert send(client, f"http://issuer{n}.slow.test:{port}", timeout=0.2).timed_out
+        healthy = send(client, f"http://localhost:{port}", timeout=5.0)
+        # The same hanging name again: it waits for the lookup under way, not a new one.
+        assert send(client, f"http://issuer0.slow.test:{port}", timeout=0.2).timed_out
+        asked = list(resolver.asked)
+        resolver.release.set()
+    assert (healthy.status, healthy.error) == (200, None)
+    assert asked.count("issuer0.slow.test") == 1
+
+
 class TlsIssuer:
     """An HTTPS endpoint on loopback answering 200, with a certificate for ``localhost``;
     records the server name each handshake asked for (SNI) and each request's Host header."""

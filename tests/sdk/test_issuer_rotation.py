@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from hoster_compliance.delivery.client import CallbackClient
-from hoster_compliance.issuer import KEYS_PATH, CallbackServer, new_message_id
+from hoster_compliance.errors import KeysUnavailable
+from hoster_compliance.issuer import KEYS_PATH, CallbackServer, fetch_public_keys, new_message_id
 from hoster_compliance.protocol import keys as ed25519
 from hoster_compliance.protocol import signing
 
@@ -34,6 +35,7 @@ class KeyList:
     def __init__(self, *signing_keys: str) -> None:
         self.signing_keys = list(signing_keys)
         self.status = 200
+        self.truncate = False  # promise the whole list, send a few bytes of it, hang up
         self.gets = 0
         owner = self
 
@@ -48,7 +50,9 @@ class KeyList:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                self.wfile.write(data[:10] if owner.truncate else data)
+                if owner.truncate:
+                    self.close_connection = True
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
@@ -175,6 +179,19 @@ def test_an_unreachable_hoster_keeps_the_keys_and_refuses(clock: Clock,
     gone.close()
     with issuer(gone, clock, fetch_timeout=2.0) as server:
         assert send(http, server, clock, NEW_KEY) == 401
+        assert server.key_fetches == 1
+        assert send(http, server, clock, OLD_KEY) == 200
+
+
+def test_a_truncated_key_list_keeps_the_keys_and_refuses(
+    hoster: KeyList, clock: Clock, http: CallbackClient
+) -> None:
+    hoster.signing_keys = [OLD_KEY, NEW_KEY]
+    hoster.truncate = True
+    with pytest.raises(KeysUnavailable):
+        fetch_public_keys(hoster.url, timeout=5.0)
+    with issuer(hoster, clock) as server:
+        assert send(http, server, clock, NEW_KEY) == 401  # answered, not a dropped connection
         assert server.key_fetches == 1
         assert send(http, server, clock, OLD_KEY) == 200
 

@@ -167,3 +167,33 @@ def test_without_mail_the_message_fails_visibly(db_url: str, clock: FakeClock) -
         assert (row["type"], row["last_error"]) == ("notice.confirmation", "no [mail] configured")
     finally:
         service.close()
+
+
+def test_a_message_still_being_tried_at_the_erasure_loses_its_address_once_it_ends(
+    db_url: str, clock: FakeClock, smtp: SmtpSink
+) -> None:
+    # Retention 1 day, the mail server refusing for longer: the notice's messages are still
+    # pending when its notifier is erased, so they keep their body (and go out). Once they
+    # ended, the next erasure pass must drop the address from them too: nothing else would.
+    mail = MailConfig(smtp_url=smtp.url, sender="Compliance <compliance@example-hosting.nl>")
+    svc = notices_service(db_url, clock, mail=mail, redress=REDRESS, notifier_retention_days=1)
+    worker = DeliveryWorker(svc.config, svc.engine, clock=clock, uniform=lambda a, b: b)
+    try:
+        smtp.fail_rcpt["*"] = "450 mailbox busy"
+        notice_id = submit(svc, urls=[URLS[0]])
+        svc.act("public", notice_id, None, {"action": "removed"}, actor="operator:t")
+        worker.run_once()
+        clock.advance(days=1)
+        assert svc.erase_expired_notifiers() == 1
+        smtp.fail_rcpt.clear()
+        while worker.run_once():
+            clock.advance(hours=1)
+        assert {d["state"] for d in svc.list_deliveries(None)["deliveries"]} == {"delivered"}
+        svc.erase_expired_notifiers()
+        with svc.engine.connect() as conn:
+            bodies = conn.execute(sa.select(deliveries.c.body).where(
+                deliveries.c.order_id == notice_id)).scalars().all()
+        assert len(bodies) == 2 and all(NOTIFIER["email"] not in body for body in bodies)
+        assert all(NOTIFIER["name"] not in body for body in bodies)
+    finally:
+        svc.close()

@@ -224,3 +224,36 @@ def test_the_context_is_the_one_urllib3_would_make_but_for_the_key_log(
     monkeypatch.setenv("SSLKEYLOGFILE", str(ca[0].parent / "keys.log"))
     assert create_urllib3_context().keylog_filename is not None  # what we avoid
     assert deadline._tls_context(conn).keylog_filename is None
+
+
+def test_a_context_handed_to_the_pool_is_not_used_either(
+    peer: HttpsPeer, ca: tuple[Path, Path], keylog: Path
+) -> None:
+    """requests 2.32.0 to 2.32.4 (within our ``requests>=2.31``) hand every pool of a
+    ``verify=True`` request one shared context, made at import by urllib3's
+    ``create_urllib3_context``: with ``SSLKEYLOGFILE`` set when the process started, it logs
+    every session's keys. Such a context, in the pool's settings as those versions put it, must
+    be replaced by ours, and the certificate still checked (against the session's ``verify``)."""
+    from urllib3.util.ssl_ import create_urllib3_context
+
+    from hoster_compliance.delivery.deadline import make_session
+
+    shared = create_urllib3_context()  # what requests 2.32.x preloads; reads SSLKEYLOGFILE
+    assert shared.keylog_filename is not None
+    shared.check_hostname, shared.verify_mode = False, ssl.CERT_NONE  # would verify nothing
+    with make_session() as session:
+        session.get_adapter("https://").poolmanager.connection_pool_kw["ssl_context"] = shared
+        answer = session.post(peer.url + "/x", data=b"{}", verify=str(ca[0]), timeout=10)
+        assert answer.status_code == 200
+    assert_no_secrets_logged(keylog)
+    with make_session() as session:
+        session.get_adapter("https://").poolmanager.connection_pool_kw["ssl_context"] = shared
+        with pytest.raises(requests.exceptions.SSLError):  # the peer's CA is not certifi's
+            session.post(peer.url + "/x", data=b"{}", timeout=10)
+    assert_no_secrets_logged(keylog)
+
+
+def assert_no_secrets_logged(path: Path) -> None:
+    """No session's secret in the file (making the context wrote its header line)."""
+    logged = path.read_bytes()
+    assert b"SECRET" not in logged and b"CLIENT_RANDOM" not in logged, logged[:300]

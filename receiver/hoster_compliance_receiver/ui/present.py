@@ -112,7 +112,9 @@ def item_page(
     pages = max(1, -(-len(items) // per_page))
     number = 1
     if page is not None and page != "":
-        if not page.isascii() or not page.isdigit() or not 1 <= int(page) <= pages:
+        # len: int() refuses more than 4300 digits (a ValueError); no page number is that long
+        if (not page.isascii() or not page.isdigit() or len(page) > 18
+                or not 1 <= int(page) <= pages):
             raise InvalidQuery(f"items_page: must be a whole number from 1 to {pages}.")
         number = int(page)
     start = (number - 1) * per_page

@@ -46,10 +46,14 @@ def run_report(
     now = service.clock()
     if fmt == "dsa-csv":
         assert out is not None
-        out.mkdir(parents=True, exist_ok=True)
-        paths = write_dsa_csv(report, out, service_name=config.service_name or config.hoster_id,
-                              provider_name=config.provider_name or config.hoster_id,
-                              published=now.date())
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            paths = write_dsa_csv(report, out,
+                                  service_name=config.service_name or config.hoster_id,
+                                  provider_name=config.provider_name or config.hoster_id,
+                                  published=now.date())
+        except OSError as exc:
+            fail(f"--out: cannot write {out} ({exc.strerror or type(exc).__name__})")
         for path in paths:
             click.echo(str(path))
         return
@@ -58,8 +62,11 @@ def run_report(
     if out is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            fail(f"--out: cannot write {out} ({exc.strerror or type(exc).__name__})")
 
 
 @cli.command()

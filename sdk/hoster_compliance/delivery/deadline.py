@@ -10,10 +10,12 @@ body. The socket is found through urllib3's extension point for that (a pool's
 requests is replaced.
 
 Name resolution counts against the same deadline: ``getaddrinfo`` cannot be interrupted, so a
-new connection resolves its host on a small pool of resolver threads and waits for the answer
-only as long as the attempt has left; a resolver slower than that ends the attempt as a
-timeout. The connection is then made to the address found, while TLS (SNI, the certificate's
-name) and the ``Host`` header still use the host name of the URL.
+new connection resolves its host on a thread of its own and waits for the answer only as long
+as the attempt has left; a resolver slower than that ends the attempt as a timeout. A name has
+at most one lookup under way (later attempts wait for it), so a name that hangs holds one
+thread until the system resolver gives up, and never holds up the lookup of another name. The
+connection is then made to the address found, while TLS (SNI, the certificate's name) and the
+``Host`` header still use the host name of the URL.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,28 +36,57 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family
 from urllib3.util.ssl_ import is_ipaddress, resolve_cert_reqs
 
-#: Threads that resolve host names for attempts. A resolver that hangs holds one until the
-#: system resolver gives up; attempts beyond these wait their turn, within their deadlines.
-RESOLVER_THREADS = 4
-_resolvers: dict[int, ThreadPoolExecutor] = {}  # by process id: a forked child makes its own
-_resolvers_lock = threading.Lock()
+#: The lookups under way, by (host, port): one thread each (a daemon: a lookup that hangs
+#: never holds up the process's exit), shared by every attempt that needs the same name. Not a
+#: fixed pool of threads: a few names that hang would take every thread of it, and every other
+#: destination's lookups would wait behind them until the system resolver gave up.
+_lookups: dict[tuple[str, int], Future[Any]] = {}
+_lookups_lock = threading.Lock()
 
 
-def _resolver() -> ThreadPoolExecutor:
-    pid = os.getpid()
-    with _resolvers_lock:
-        pool = _resolvers.get(pid)
-        if pool is None:
-            _resolvers.clear()
-            pool = _resolvers[pid] = ThreadPoolExecutor(
-                max_workers=RESOLVER_THREADS, thread_name_prefix="callback-dns")
-        return pool
+def _forked() -> None:  # a child has none of its parent's threads (nor, maybe, a free lock)
+    global _lookups_lock
+    _lookups_lock = threading.Lock()
+    _lookups.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forked)
+
+
+def _lookup(host: str, port: int) -> Future[Any]:
+    """The ``getaddrinfo`` of a TCP connection to ``host``: the one under way, or a new one."""
+    key = (host, port)
+    with _lookups_lock:
+        future = _lookups.get(key)
+        if future is None:
+            future = _lookups[key] = Future()
+            threading.Thread(target=_resolve, args=(key, future), name="callback-dns",
+                             daemon=True).start()
+        return future
+
+
+def _resolve(key: tuple[str, int], future: Future[Any]) -> None:
+    try:
+        found = socket.getaddrinfo(key[0], key[1], allowed_gai_family(), socket.SOCK_STREAM)
+    except BaseException as exc:  # noqa: BLE001 - handed to the attempts that wait for it
+        outcome: tuple[Any, BaseException | None] = (None, exc)
+    else:
+        outcome = (found, None)
+    with _lookups_lock:
+        if _lookups.get(key) is future:
+            del _lookups[key]
+    if outcome[1] is not None:
+        future.set_exception(outcome[1])
+    else:
+        future.set_result(outcome[0])
 
 
 class Attempt:
@@ -86,16 +117,19 @@ class Attempt:
     def resolve(self, host: str, port: int) -> list[Any]:
         """``getaddrinfo`` for a TCP connection to ``host``, waited for only until the
         deadline: past it, the attempt is expired and ``TimeoutError`` raised (the lookup ends
-        on its resolver thread, its answer unused). ``socket.gaierror`` when the name does not
+        on its thread, its answer unused). ``socket.gaierror`` when the name does not
         resolve."""
-        future = _resolver().submit(socket.getaddrinfo, host, port, allowed_gai_family(),
-                                  socket.SOCK_STREAM)
+        future = _lookup(host, port)
         try:
-            return future.result(timeout=max(self.deadline - self._clock(), 0.0))
+            found: list[Any] = future.result(timeout=max(self.deadline - self._clock(), 0.0))
+            return found
         except FutureTimeout:
-            future.cancel()  # not started yet (every resolver thread busy): never runs
             self.expire()
             raise TimeoutError(f"resolving {host} took longer than the deadline") from None
+
+    def left(self) -> float:
+        """Seconds until the deadline (0 once it has passed)."""
+        return max(self.deadline - self._clock(), 0.0)
 
     def expire(self) -> None:
         """The deadline passed: end whatever the attempt is blocked in."""
@@ -201,14 +235,23 @@ class _WatchedHTTPConnection(HTTPConnection):
         except TimeoutError as exc:
             raise ConnectTimeoutError(self, f"Resolving {self.host} timed out.") from exc
         failure: NewConnectionError | None = None
+        timeout = self.timeout
         for address in dict.fromkeys(str(info[4][0]) for info in found):
+            # The socket is watched only once connected: the connect itself gets no more than
+            # the attempt has left, so a slow lookup and a hanging connect stay within it.
+            left = attempt.left()
+            if left <= 0:
+                attempt.expire()
+                raise ConnectTimeoutError(self, f"Connecting to {self.host} timed out.")
             self._dns_host = address
+            if not isinstance(timeout, int | float) or timeout > left:
+                self.timeout = left
             try:
                 return super()._new_conn()
             except NewConnectionError as exc:  # refused or unreachable: the next address
                 failure = exc
             finally:
-                self._dns_host = name
+                self._dns_host, self.timeout = name, timeout
         if failure is None:
             raise NewConnectionError(self, f"{self.host} resolved to no address")
         raise failure
@@ -224,9 +267,14 @@ class _WatchedHTTPSConnection(HTTPSConnection, _WatchedHTTPConnection):
     TLS handshake, so the handshake is under the deadline too), over a TLS context of its own
     that never logs session keys (:func:`_tls_context`)."""
 
+    #: The context this connection made (:func:`_tls_context`).
+    _hc_context: ssl.SSLContext | None = None
+
     def connect(self) -> None:
-        if self.ssl_context is None:
-            self.ssl_context = _tls_context(self)
+        # Any other context is replaced, not only a missing one: requests 2.32.0 to 2.32.4 hand
+        # every pool one shared context of urllib3's, made at import, which writes the key log.
+        if self._hc_context is None or self.ssl_context is not self._hc_context:
+            self.ssl_context = self._hc_context = _tls_context(self)
         super().connect()
 
 
@@ -252,7 +300,9 @@ def _tls_context(conn: HTTPSConnection) -> ssl.SSLContext:
         context.verify_mode = cert_reqs
     context.hostname_checks_common_name = False
     if not (conn.ca_certs or conn.ca_cert_dir or conn.ca_cert_data):
-        context.load_default_certs()  # what urllib3 does for a context of its own
+        # requests names its bundle for ``verify=True``, but not when it also handed a context
+        # of its own (2.32.0 to 2.32.4): certifi's bundle then too, as requests does.
+        context.load_verify_locations(DEFAULT_CA_BUNDLE_PATH)
     return context
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import requests
+import urllib3.exceptions
 
 from .. import errors
 from ..delivery.deadline import make_session
@@ -89,7 +90,9 @@ def fetch_public_keys(
             if response.status_code != 200:
                 raise errors.KeysUnavailable(f"{url} answered HTTP {response.status_code}")
             body = response.raw.read(_MAX_KEYS_BYTES + 1, decode_content=True)
-    except requests.RequestException as exc:
+    # Reading ``raw`` raises urllib3's own errors (a truncated body, a read timeout), which
+    # requests does not wrap.
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise errors.KeysUnavailable(f"{url}: {type(exc).__name__}") from exc
     finally:
         if session is None:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from ..store.audit import append_event
 from ..store.tables import deliveries, orders
 from ..timeutil import to_micros
-from ..vocabulary import COMPLETED, NOTIFIER_MAIL_TYPES, PENDING
+from ..vocabulary import COMPLETED, NOTIFIER_MAIL_TYPES, PENDING, PUBLIC
 
 log = logging.getLogger("hoster_compliance.notices.retention")
 
@@ -42,6 +42,16 @@ def erase_expired(engine: Engine, now: datetime, retention_days: int, *, limit: 
             append_event(conn, order_pk=row.id, at=to_micros(now), type="notifier_erased",
                          actor="system:retention",
                          detail={"retention_days": retention_days})
+        # A message still being tried at its notice's erasure kept its body (it may still go
+        # out); once it ended, it loses the address too. Nothing else would erase it.
+        conn.execute(deliveries.update().where(
+            deliveries.c.type.in_(NOTIFIER_MAIL_TYPES), deliveries.c.state != PENDING,
+            deliveries.c.body != _ERASED_BODY,
+            deliveries.c.order_pk.in_(sa.select(orders.c.id).where(
+                orders.c.issuer_id == PUBLIC, orders.c.status == COMPLETED,
+                orders.c.completed_at <= cutoff, orders.c.notifier_name.is_(None),
+                orders.c.notifier_email.is_(None))),
+        ).values(body=_ERASED_BODY))
     if rows:
         log.info("erased the notifier of %d notices (retention %d days)", len(rows),
                  retention_days)
