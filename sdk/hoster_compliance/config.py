@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hoster_compliance import config_values as check
-from hoster_compliance.config_alerts import AlertChannel, parse_alert_settings
+from hoster_compliance.config_alerts import AlertChannel, check_period, parse_alert_settings
 from hoster_compliance.config_hashcheck import HashcheckConfig, parse_hashcheck
 from hoster_compliance.config_mail import MailConfig, parse_mail
 from hoster_compliance.config_notices import NoticesConfig, parse_notices
@@ -27,8 +27,8 @@ _TOP_KEYS = (
     "hoster_id", "service_name", "provider_name", "database_url", "operator_tokens",
     "operator_tokens_env", "max_body_bytes", "timestamp_tolerance_seconds",
     "callback_timeout_seconds", "signing_key_env", "issuers", "mail", "dashboard_url",
-    "dashboard_secret_env", "hashcheck", "notices", "due_soon_at", "metrics_public",
-    "alerts",
+    "dashboard_secret_env", "hashcheck", "notices", "due_soon_at", "alert_check_seconds",
+    "metrics_public", "alerts",
 )
 _ISSUER_KEYS = (
     "id", "name", "member_state", "secrets", "secrets_env", "public_keys", "public_keys_env",
@@ -121,6 +121,9 @@ class Config:
     #: Alerts (PROTOCOL 9, config_alerts.py): ``due_soon`` is raised at this fraction of the
     #: time from receipt to deadline; alerts link to ``<dashboard_url>/ui/orders/...``.
     due_soon_at: float = 0.75
+    #: How often a delivery worker looks for ``due_soon``/``overdue`` alerts and expired
+    #: automation holds (PROTOCOL 9.2: within 30 s of their instant); at most 25 s.
+    alert_check_seconds: float = 5.0
     metrics_public: bool = False
     alerts: tuple[AlertChannel, ...] = ()
 
@@ -135,6 +138,8 @@ class Config:
         if any(a.channel == "email" for a in self.alerts) and self.mail is None:
             raise ConfigError("mail", "required: an alert channel sends e-mail")
         object.__setattr__(self, "callback_timeout_seconds", float(self.callback_timeout_seconds))
+        object.__setattr__(self, "alert_check_seconds",
+                           check_period(self.alert_check_seconds, "alert_check_seconds"))
         object.__setattr__(self, "signing_keys", tuple(self.signing_keys))
         parsed = []
         for position, text in enumerate(self.signing_keys):

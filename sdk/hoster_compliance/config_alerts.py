@@ -1,6 +1,6 @@
-"""Alerts configuration (PROTOCOL 9.1 and 9.4): ``due_soon_at``, ``metrics_public`` and the
-``[[alerts]]`` channels, parsed by ``config.load_config`` (alerts link to the dashboard's
-``dashboard_url``).
+"""Alerts configuration (PROTOCOL 9.1 and 9.4): ``due_soon_at``, ``alert_check_seconds``,
+``metrics_public`` and the ``[[alerts]]`` channels, parsed by ``config.load_config`` (alerts
+link to the dashboard's ``dashboard_url``).
 
 ```toml
 [[alerts]]
@@ -92,12 +92,15 @@ def default_events(channel: str) -> frozenset[str]:
 def parse_alert_settings(
     data: Mapping[str, Any], env: Mapping[str, str], *, has_mail: bool
 ) -> dict[str, Any]:
-    """``due_soon_at``, ``metrics_public`` and ``[[alerts]]`` from the top level of the file, as
-    keyword arguments of ``Config`` (only those given; ``dashboard_url`` is the dashboard's,
-    PROTOCOL 12)."""
+    """``due_soon_at``, ``alert_check_seconds``, ``metrics_public`` and ``[[alerts]]`` from the
+    top level of the file, as keyword arguments of ``Config`` (only those given;
+    ``dashboard_url`` is the dashboard's, PROTOCOL 12)."""
     settings: dict[str, Any] = {}
     if "due_soon_at" in data:
         settings["due_soon_at"] = _fraction(data["due_soon_at"], "due_soon_at")
+    if "alert_check_seconds" in data:
+        settings["alert_check_seconds"] = check_period(data["alert_check_seconds"],
+                                                       "alert_check_seconds")
     if "metrics_public" in data:
         settings["metrics_public"] = _bool(data["metrics_public"], "metrics_public")
     tables = data.get("alerts", [])
@@ -240,6 +243,21 @@ def _http_url(value: Any, key: str) -> str:
     if parts.fragment:
         raise ConfigError(key, "must not have a fragment")
     return url
+
+
+#: PROTOCOL 9.2: a time-based alert is raised within 30 s of its instant; a worker looks at
+#: most this often, leaving 5 s for its pass to come round (it waits up to 1 s between passes)
+#: and for the look itself.
+MAX_CHECK_SECONDS = 25.0
+
+
+def check_period(value: Any, key: str) -> float:
+    """How often a delivery worker looks for time-based alerts: more than 0, at most 25 s."""
+    seconds = check.positive_number(value, key)
+    if seconds > MAX_CHECK_SECONDS:
+        raise ConfigError(key, "must be at most 25 (PROTOCOL 9.2: time-based alerts are raised "
+                               "within 30 s of their instant)")
+    return seconds
 
 
 def _fraction(value: Any, key: str) -> float:

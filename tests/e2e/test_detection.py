@@ -14,13 +14,10 @@ import hashlib
 import importlib.util
 import io
 import json
-import os
-import pty
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -34,6 +31,7 @@ from tests.helpers import ROOT, write_config_file
 from tests.helpers.hashcheck import PASSWORD, USERNAME, HashCheckServer
 from tests.helpers.hooks import HookSink
 from tests.helpers.processes import CLI
+from tests.helpers.terminal import run_on_a_terminal
 
 PREFIX = "https://files.example-hosting.nl/"
 LISTED = b"a file on the hoster's own list"
@@ -107,29 +105,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def scan_on_a_terminal(config_path: str, web_root: Path) -> tuple[int, str, str]:
     """``hoster-compliance scan`` with its stderr on a pseudo-terminal (where the progress bar
     is drawn); (exit status, stdout, what the terminal showed)."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([*CLI, "scan", "--config", config_path, "--web-root", str(web_root),
-                             "--url-prefix", PREFIX], stdout=subprocess.PIPE, stderr=follower,
-                            stdin=subprocess.DEVNULL, env=dict(os.environ, COLUMNS="120"))
-    os.close(follower)
-    shown = bytearray()
-
-    def read_terminal() -> None:
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the last writer closed the terminal
-                return
-            if not chunk:
-                return
-            shown.extend(chunk)
-
-    reader = threading.Thread(target=read_terminal, daemon=True)
-    reader.start()
-    out, _ = proc.communicate(timeout=300)
-    reader.join(30)
-    os.close(leader)
-    return proc.returncode, out.decode("utf-8"), shown.decode("utf-8", "replace")
+    return run_on_a_terminal([*CLI, "scan", "--config", config_path, "--web-root",
+                              str(web_root), "--url-prefix", PREFIX])
 
 
 def wait_until(check: Any, timeout: float, what: str) -> Any:

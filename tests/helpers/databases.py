@@ -70,3 +70,40 @@ def empty_postgres(url: str) -> None:
         init_schema(engine)  # the audit chain's head row, as a new schema has it
     finally:
         engine.dispose()
+
+
+def copy_rows(url: str) -> dict[str, list[dict[str, object]]]:
+    """Every row of every table but the version stamp, by table (``restore_rows`` puts them
+    back): a seeded database, built once, copied for each test that tampers with it."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {table.name: [dict(row._mapping) for row in conn.execute(sa.select(table))]
+                    for table in metadata.sorted_tables if table.name != _KEPT}
+    finally:
+        engine.dispose()
+
+
+def restore_rows(url: str, rows: dict[str, list[dict[str, object]]]) -> None:
+    """Make the PostgreSQL database at ``url`` (a fresh schema, ``empty_postgres``) hold exactly
+    ``rows`` (from ``copy_rows``), ids included, with its sequences past them, as if the code
+    had written them there."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                if table.name != _KEPT:
+                    conn.execute(table.delete())
+            for table in metadata.sorted_tables:
+                if rows.get(table.name):
+                    conn.execute(table.insert(), rows[table.name])
+                    for column in table.primary_key.columns:
+                        if column.autoincrement is True or (
+                                column.autoincrement == "auto" and isinstance(column.type,
+                                                                              sa.Integer)):
+                            conn.execute(sa.text(
+                                "SELECT setval(pg_get_serial_sequence(:t, :c), "
+                                f"(SELECT max({column.name}) FROM {table.name}))"),
+                                {"t": table.name, "c": column.name})
+    finally:
+        engine.dispose()

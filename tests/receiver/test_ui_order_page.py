@@ -135,6 +135,27 @@ def test_a_form_on_a_later_page_leads_back_to_it_and_the_all_form_acts_on_every_
     assert "status completed" in " ".join(parse(client.get(BIG).text).text.split())
 
 
+def test_the_trail_says_how_many_events_it_shows_and_events_total_is_no_raw_field(
+    client: Any, token: str, big: None, service: ComplianceService, clock: FakeClock,
+    sender_for: Any
+) -> None:
+    receive(service, clock, sender_for)
+    small = client.get("/ui/orders/nl-atkm/ord-1").text
+    rows = text_part(small, "events").count("<tr>") - 1  # the header row
+    assert rows >= 1
+    assert f"{rows} event{'' if rows == 1 else 's'}, oldest first." in text_of(small, "events")
+    assert "<dt>events_total</dt>" not in small
+
+    # one action event per item: the received event, 1,000 actions and the completion
+    answer = client.post(BIG + "/action", data={"csrf_token": token, "action": "not_found"})
+    assert answer.status_code == 303
+    html = client.get(BIG).text
+    assert ("Showing the newest 1,000 of 1,002 events, oldest first."
+            in text_of(html, "events"))
+    assert text_part(html, "events").count("<tr>") - 1 == 1000
+    assert "events_total" not in html and "1002" not in parse(html).text
+
+
 # -- statements of reasons ---------------------------------------------------------------------
 
 

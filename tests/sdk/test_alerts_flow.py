@@ -308,6 +308,25 @@ def test_time_based_alerts_are_raised_within_30_seconds_by_a_running_worker(
     assert seen_after is not None and seen_after <= 30
 
 
+@pytest.mark.parametrize("period", [1, 2, 25])
+def test_the_schedule_looks_every_alert_check_seconds(build: Any, period: int) -> None:
+    """``alert_check_seconds`` (5 by default, 25 at most): a worker's schedule looks that long
+    after its last look, by the worker's clock, and not before."""
+    w = build(alert_check_seconds=period)
+    w.receive("tco-1", regime="EU_TCO")
+    w.drain()
+    w.clock.advance(minutes=60, seconds=-1)         # a second before the deadline
+    w.drain()                                       # looks: due_soon, not yet overdue
+    looked = w.clock()
+    assert [e for _, e in w.events_sent()].count("overdue") == 0
+    for _ in range(31):
+        w.clock.advance(seconds=1)
+        w.drain()                                   # every pass of the worker at this instant
+        if any(b["hoster_compliance"]["event"] == "overdue" for b in w.chat.bodies):
+            break
+    assert (w.clock() - looked).total_seconds() == period
+
+
 # -- resolved (PagerDuty) ---------------------------------------------------------------------
 
 

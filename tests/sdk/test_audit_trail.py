@@ -6,14 +6,17 @@ every callback carries the trail's head from its own transaction."""
 from __future__ import annotations
 
 import json
-from datetime import date
+import shutil
+import sqlite3
+from contextlib import closing
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from hoster_compliance.delivery.outbox import DeliveryWorker
-from hoster_compliance.issuer import CallbackServer
 from hoster_compliance.orders import intake
 from hoster_compliance.report import build_report
 from hoster_compliance.service import ComplianceService
@@ -21,12 +24,12 @@ from hoster_compliance.store.audit import AuditHead
 from hoster_compliance.store.tables import deliveries, events, items, orders
 from tests.helpers import FakeClock, make_config, order_data
 from tests.helpers.audit import rewrite as rewrite_chain
+from tests.helpers.databases import copy_rows, restore_rows
 from tests.helpers.webhooks import envelope, new_order, receive, signed
 
 
-@pytest.fixture
-def store(service: ComplianceService, clock: FakeClock, sender_for: Any,
-          worker: DeliveryWorker, fake_issuer: CallbackServer) -> ComplianceService:
+def _seed(service: ComplianceService, clock: FakeClock, sender_for: Any,
+          worker: DeliveryWorker) -> None:
     """Four orders as the code writes them: ord-1 acknowledged and completed in time (one
     item removed, one refused), ord-2 withdrawn, ord-3 (EU_TCO, 1 h) open past its deadline,
     and a notice with preservation."""
@@ -53,7 +56,46 @@ def store(service: ComplianceService, clock: FakeClock, sender_for: Any,
     assert worker.run_once() + worker.run_once() == 2  # the outcomes (one per issuer)
     assert worker.run_once() == 0
     clock.advance(hours=2)  # ord-3 is now overdue
-    return service
+
+
+#: How long the seeding moves the clock on (``_seed``).
+SEEDED_FOR = timedelta(minutes=30) + timedelta(hours=2)
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The seeded database of each kind, once built: a copy of the SQLite file, or the rows
+    of the PostgreSQL database (building it by the code costs over a second; copying it, a few
+    milliseconds)."""
+    return {"dir": tmp_path_factory.mktemp("seeded")}
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest, seeded: dict[str, Any], db_url: str,
+          clock: FakeClock) -> ComplianceService:
+    """The seeded database (``_seed``), written by the real code for the first test of each
+    database kind and copied for every other (they tamper with it), with the clock where the
+    seeding left it."""
+    kind = "sqlite" if db_url.startswith("sqlite") else "postgresql"
+    path = Path(db_url.removeprefix("sqlite:///"))
+    if kind not in seeded:
+        service: ComplianceService = request.getfixturevalue("service")
+        _seed(service, clock, request.getfixturevalue("sender_for"),
+              request.getfixturevalue("worker"))
+        if kind == "sqlite":  # SQLite's backup: the file with what its WAL holds
+            with closing(sqlite3.connect(path)) as source, \
+                    closing(sqlite3.connect(seeded["dir"] / "hc.db")) as copy:
+                source.backup(copy)
+            seeded[kind] = seeded["dir"] / "hc.db"
+        else:
+            seeded[kind] = copy_rows(db_url)
+        return service
+    if kind == "sqlite":
+        shutil.copyfile(seeded[kind], path)
+    else:
+        restore_rows(db_url, seeded[kind])
+    clock.advance(seconds=SEEDED_FOR.total_seconds())
+    return request.getfixturevalue("service")  # type: ignore[no-any-return]
 
 
 def newest(service: ComplianceService) -> AuditHead:

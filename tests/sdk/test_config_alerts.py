@@ -71,10 +71,11 @@ events = ["received", "overdue", "resolved"]
 
 def test_the_three_channels_of_the_protocol(tmp_path: Path) -> None:
     config = _load(tmp_path, THREE, top='dashboard_url = "https://compliance.example.nl/"\n'
-                   'due_soon_at = 0.5\nmetrics_public = true\n',
+                   'due_soon_at = 0.5\nmetrics_public = true\nalert_check_seconds = 0.5\n',
                    environ={"HC_CHAT_WEBHOOK_URL": HOOK, "HC_PAGERDUTY_KEY": ROUTING_KEY})
     assert config.dashboard_url == "https://compliance.example.nl"
     assert config.due_soon_at == 0.5
+    assert config.alert_check_seconds == 0.5
     assert config.metrics_public is True
     email, chat, pager = config.alerts
     assert email == AlertChannel(
@@ -98,6 +99,7 @@ def test_defaults_without_alerts(tmp_path: Path) -> None:
     config = _load(tmp_path, "")
     assert (config.dashboard_url, config.due_soon_at, config.metrics_public, config.alerts) == (
         None, 0.75, False, ())
+    assert config.alert_check_seconds == 5.0  # at most 25: raised within 30 s (PROTOCOL 9.2)
 
 
 def test_pagerduty_defaults_take_every_event_including_resolved(tmp_path: Path) -> None:
@@ -135,6 +137,9 @@ WEBHOOK = '[[alerts]]\nname = "chat"\nchannel = "webhook"\n'
         ("", "due_soon_at = 1.0\n", None, "due_soon_at", "between 0 and 1"),
         ("", "due_soon_at = 0\n", None, "due_soon_at", "between 0 and 1"),
         ("", 'due_soon_at = "0.7"\n', None, "due_soon_at", "must be a number"),
+        ("", "alert_check_seconds = 25.5\n", None, "alert_check_seconds", "at most 25"),
+        ("", "alert_check_seconds = 0\n", None, "alert_check_seconds", "positive"),
+        ("", 'alert_check_seconds = "5"\n', None, "alert_check_seconds", "must be a number"),
         ("", 'metrics_public = "yes"\n', None, "metrics_public", "true or false"),
         ("", 'alerts = "x"\n', None, "alerts", "array of tables"),
         ('[[alerts]]\nchannel = "webhook"\n' + f'url = "{HOOK}"\n', "", None, "alerts[0].name",

@@ -22,7 +22,8 @@ from hoster_compliance.store.tables import deliveries, items, orders
 from tests.helpers import write_config_file
 from tests.helpers.hashcheck import PASSWORD, USERNAME, HashCheckServer
 from tests.helpers.processes import CLI
-from tests.helpers.unprivileged import run_bound_by_modes
+from tests.helpers.terminal import run_on_a_terminal
+from tests.helpers.unprivileged import run_bound_by_modes, without_override
 
 PREFIX = "https://files.example-hosting.nl/"
 LISTED = b"listed in known.txt"
@@ -211,6 +212,22 @@ def test_unreadable_files_and_folders_are_reported_and_exit_2(
     [entry] = entries(db_url)  # the readable matches are entered all the same
     assert [i.url.rsplit("/", 1)[-1] for i in entry["items"]] == [
         "in-link.gif", "service.gif", "zee%20bij%20Noordwijk%20%C3%A9.jpg"]
+
+
+def test_the_progress_bar_ends_at_100_percent_when_files_cannot_be_read(
+        config_path: str, web_root: Path, db_url: str) -> None:
+    """An unreadable file is processed all the same: the bar on the terminal reaches its end
+    and counts it among the files done (but not among those checked)."""
+    locked = web_root / "ünï" / "locked.txt"
+    locked.write_bytes(LARGE)  # most of the bytes: a bar that skipped it would end near 50 %
+    locked.chmod(0)
+    status, out, terminal = run_on_a_terminal(without_override([
+        *CLI, "scan", "--config", config_path, "--web-root", str(web_root),
+        "--url-prefix", PREFIX]))
+    assert status == 2, out + terminal
+    assert "not checked: ünï/locked.txt: Permission denied" in terminal, terminal
+    assert "7/7 files" in terminal and "100%" in terminal, terminal
+    assert "scanned 6 files" in out, out
 
 
 @pytest.mark.parametrize(("args", "message"), [

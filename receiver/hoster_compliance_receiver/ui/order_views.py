@@ -35,7 +35,7 @@ _SHOWN = frozenset({
     "items_total", "items_resolved", "legal_basis", "statement_of_reasons", "issued_at",
     "items", "territorial_scope", "redress", "confidential", "preserve_for_days",
     "trusted_flagger", "issuer_member_state", "withdrawn_at", "completed_at", "deliveries",
-    "events", "notifier",
+    "events", "events_total", "notifier",
 })
 
 

@@ -156,6 +156,7 @@ def _hash(entry: FileEntry, local: threading.local) -> Digests:
         return Digests.of_stream(fh, buffer)
 
 
+#: Called after each file is processed, in order: checked, vanished or unreadable alike.
 Progress = Callable[[FileEntry, ScanResult], None]
 
 
@@ -187,19 +188,21 @@ def scan(
                 if not pending:
                     break
                 entry, future = pending.popleft()
+                digests: Digests | None = None
                 try:
                     digests = future.result()
                 except FileNotFoundError:
-                    continue  # gone since the walk: no longer stored
+                    pass  # gone since the walk: no longer stored
                 except OSError as exc:
                     result.unreadable.append(f"{entry.relative}: {exc.strerror or exc}")
-                    continue
-                match = checker.check_digests(digests)
-                result.files += 1  # checked
-                result.bytes += entry.size
-                if match is not None:
-                    result.found.append(Found(entry.relative, url_for(url_prefix,
-                                                                      entry.relative), match))
+                if digests is not None:
+                    match = checker.check_digests(digests)
+                    result.files += 1  # checked
+                    result.bytes += entry.size
+                    if match is not None:
+                        result.found.append(Found(entry.relative,
+                                                  url_for(url_prefix, entry.relative), match))
+                # every file is processed, checked or not: a progress bar ends at 100 %
                 if progress is not None:
                     progress(entry, result)
         except HashCheckError as exc:

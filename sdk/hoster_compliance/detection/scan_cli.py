@@ -123,8 +123,11 @@ def _run(files: list[FileEntry], checker: Any, url_prefix: str, threads: int) ->
     with click.progressbar(length=max(total, 1), label="scanning", file=sys.stderr,
                            show_eta=True, show_percent=True, item_show_func=info,
                            width=24) as bar:
+        # Called for every file, read or not (an unreadable one is processed too), so the bar
+        # and the count of files end at the total.
         def progress(entry: FileEntry, result: ScanResult) -> None:
-            state["files"], state["matches"] = result.files, len(result.found)
+            state["files"] += 1
+            state["matches"] = len(result.found)
             state["bytes"] += entry.size
             bar.update(entry.size, entry)
 
