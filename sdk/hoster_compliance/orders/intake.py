@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-import select
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,8 +35,8 @@ from ..store.audit import (
     event_row,
     lock_head,
 )
+from ..store.batch import batch_transaction
 from ..store.engine import storage_unavailable
-from ..store.group_commit import committer_resources
 from ..store.tables import orders
 from ..timeutil import format_micros, format_time, to_micros
 from . import rules
@@ -205,7 +203,7 @@ def commit_orders(engine: Engine, batch: Sequence[NewOrder]) -> list[Response | 
     failure: Exception | None = None
     for lookup in (False, True):
         try:
-            with _transaction(engine) as conn:
+            with batch_transaction(engine) as conn:
                 return write_orders(conn, batch, lookup=lookup)
         except sa.exc.IntegrityError as exc:
             failure = exc
@@ -225,71 +223,12 @@ def commit_orders(engine: Engine, batch: Sequence[NewOrder]) -> list[Response | 
     return [_commit_alone(engine, new) for new in batch]
 
 
-class _KeptConnection:
-    """The committer thread's connection, and the pool it came from."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.pool = engine.pool
-        self.conn = engine.connect()
-
-    def usable(self, engine: Engine) -> bool:
-        """Still of the engine's pool, open, and silent: an idle connection the server wrote
-        to (a termination notice on a restart, say) or hung up is dropped before the batch,
-        as the pool's pre-ping would, without a round trip."""
-        if engine.pool is not self.pool or self.conn.closed or self.conn.invalidated:
-            return False
-        driver = self.conn.connection.driver_connection
-        if driver is None or driver.closed:
-            return False
-        poll = select.poll()
-        poll.register(driver.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-        return not poll.poll(0)
-
-    def close(self) -> None:
-        """Back to its pool; or closed for good if that pool was disposed of meanwhile (given
-        back, it would stay open in a pool nobody uses)."""
-        if self.pool is not self.conn.engine.pool and not self.conn.closed:
-            self.conn.invalidate()
-        self.conn.close()
-
-
-@contextmanager
-def _transaction(engine: Engine) -> Iterator[sa.Connection]:
-    """A transaction for a batch (committed at the end of the block, rolled back on an error).
-
-    On PostgreSQL, in the group commit thread, on a connection that thread keeps for its life
-    (``committer_resources``): no pool checkout, pre-ping and check-in for every batch. A
-    connection whose transaction failed, for whatever reason, is given back and the next batch
-    takes a fresh one from the pool (pinged), so a broken connection is never used twice."""
-    kept = committer_resources() if engine.dialect.driver == "psycopg" else None
-    if kept is None:
-        with engine.begin() as conn:
-            yield conn
-        return
-    held = kept.pop(engine, None)
-    if held is not None and not held.usable(engine):
-        held.close()
-        held = None
-    if held is None:
-        held = _KeptConnection(engine)
-    try:
-        with held.conn.begin():
-            yield held.conn
-    except BaseException:
-        try:
-            held.close()
-        except Exception:  # noqa: BLE001 - the batch's own error is the one to raise
-            log.warning("closing a failed connection raised", exc_info=True)
-        raise
-    kept[engine] = held
-
-
 def _commit_alone(engine: Engine, new: NewOrder) -> Response | Exception:
     # A unique-constraint conflict means another transaction stored the same order after our
     # lookup; the second try finds it and answers as for a redelivery.
     for attempt in (1, 2):
         try:
-            with _transaction(engine) as conn:
+            with batch_transaction(engine) as conn:
                 return write_orders(conn, [new], lookup=True)[0]
         except sa.exc.IntegrityError as exc:
             if attempt == 2:
