@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Row
 from ..config import Config
 from ..errors import NoStatement, UnknownItem, UnknownOrder
 from ..protocol import categories
-from ..store.orders import find_order
+from ..store.orders import find_item, find_order
 from ..store.tables import items, orders
 from ..timeutil import from_micros
 from ..vocabulary import (
@@ -172,9 +172,7 @@ def find(
     order = find_order(conn, issuer_id, order_id)
     if order is None:
         raise UnknownOrder("No such order.")
-    item = conn.execute(
-        sa.select(items).where(items.c.order_pk == order.id, items.c.item_id == item_id)
-    ).first()
+    item = find_item(conn, order.id, item_id)
     if item is None:
         raise UnknownItem("No such item in this order.")
     return order, item

@@ -163,11 +163,7 @@ def act_on_item(
     """Record an action on one item. Returns (the item, whether an outcome was queued)."""
     with engine.begin() as conn:
         order = _lock_order(conn, issuer_id, order_id)
-        if "\x00" in item_id:
-            raise UnknownItem("No such item in this order.")
-        item = conn.execute(
-            sa.select(items).where(items.c.order_pk == order.id, items.c.item_id == item_id)
-        ).first()
+        item = store.find_item(conn, order.id, item_id)
         if item is None:
             raise UnknownItem("No such item in this order.")
         changed = _apply(conn, order, item, action, now, actor)

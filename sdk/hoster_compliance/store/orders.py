@@ -75,6 +75,16 @@ def find_order(conn: Connection, issuer_id: str, order_id: str) -> Row[Any] | No
     ).first()
 
 
+def find_item(conn: Connection, order_pk: int, item_id: str) -> Row[Any] | None:
+    """One item of an order by its ``item_id``; None when absent (an id holding NUL is never
+    stored, and PostgreSQL would refuse to compare it)."""
+    if "\x00" in item_id:
+        return None
+    return conn.execute(
+        sa.select(items).where(items.c.order_pk == order_pk, items.c.item_id == item_id)
+    ).first()
+
+
 def find_orders(conn: Connection, keys: list[tuple[str, str]]) -> list[Row[Any]]:
     """The stored orders among ``keys`` (``(issuer_id, order_id)`` pairs): one query per
     issuer among them."""
