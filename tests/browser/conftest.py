@@ -19,15 +19,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from hoster_compliance.issuer import CallbackServer, IssuerSender
-from hoster_compliance_receiver import create_app
-from tests.helpers import ISSUER_SECRET, LiveServer, make_config
-from tests.helpers.browser import CHROMIUM_FLAGS, TIMEOUT_MS, Live
+from tests.helpers.browser import CHROMIUM_FLAGS, TIMEOUT_MS, Live, live_receiver
 
 
 @pytest.fixture(scope="session")
@@ -70,13 +66,5 @@ def page(new_page: Callable[..., Page]) -> Page:
 
 @pytest.fixture
 def live(db_url: str) -> Iterator[Live]:
-    with CallbackServer(ISSUER_SECRET) as issuer:
-        app = create_app(make_config(db_url, api_base=issuer.url), start_worker=True)
-        service: Any = app.extensions["hoster_compliance"]
-        try:
-            with LiveServer(app) as server, \
-                    IssuerSender(server.url, "nl-atkm", ISSUER_SECRET) as sender:
-                yield Live(server.url, issuer, service, sender)
-        finally:
-            app.extensions["hoster_compliance_worker"].stop()
-            service.engine.dispose()
+    with live_receiver(db_url) as receiver:
+        yield receiver

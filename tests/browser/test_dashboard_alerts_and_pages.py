@@ -17,12 +17,10 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from hoster_compliance.config_alerts import AlertChannel
-from hoster_compliance.issuer import CallbackServer, IssuerSender
 from hoster_compliance.store.tables import deliveries
 from hoster_compliance.timeutil import format_time, utcnow
-from hoster_compliance_receiver import create_app
-from tests.helpers import ISSUER_SECRET, LiveServer, make_config, order_data
-from tests.helpers.browser import Live
+from tests.helpers import order_data
+from tests.helpers.browser import Live, live_receiver
 from tests.helpers.hooks import HookSink
 
 
@@ -35,18 +33,10 @@ def hook() -> Iterator[HookSink]:
 @pytest.fixture
 def alerting(db_url: str, hook: HookSink) -> Iterator[Live]:
     """``live`` of conftest.py, with `received` alerts to a chat webhook (``hook``)."""
-    with CallbackServer(ISSUER_SECRET) as issuer:
-        config = make_config(db_url, api_base=issuer.url, alerts=(
-            AlertChannel(name="chat", channel="webhook", url=hook.url, events=("received",)),))
-        app = create_app(config, start_worker=True)
-        service: Any = app.extensions["hoster_compliance"]
-        try:
-            with LiveServer(app) as server, \
-                    IssuerSender(server.url, "nl-atkm", ISSUER_SECRET) as sender:
-                yield Live(server.url, issuer, service, sender)
-        finally:
-            app.extensions["hoster_compliance_worker"].stop()
-            service.engine.dispose()
+    with live_receiver(db_url, alerts=(
+            AlertChannel(name="chat", channel="webhook", url=hook.url, events=("received",)),
+    )) as receiver:
+        yield receiver
 
 
 def send(live: Live, order_id: str = "ord-1", **data: Any) -> None:
