@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -57,8 +58,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            # The busy timeout first: switching a new file to WAL takes a lock that other
+            # processes opening it at the same moment may hold (without the timeout: "database
+            # is locked" at once).
             cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+            _journal_mode_wal(cur, busy_ms)
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
@@ -126,6 +130,20 @@ def _queued_connection_class(writers: threading.Lock) -> type[sqlite3.Connection
                 self.release_writer_lock()
 
     return QueuedConnection
+
+
+def _journal_mode_wal(cur: Any, busy_ms: int) -> None:
+    """``PRAGMA journal_mode=WAL``, tried again while another connection holds the lock it
+    needs, for up to the busy timeout (the switch does not always wait on the busy handler)."""
+    deadline = time.monotonic() + busy_ms / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def sqlite_busy_timeout_ms(url: str) -> int:
